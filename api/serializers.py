@@ -1,0 +1,67 @@
+from django.contrib.auth import authenticate
+from rest_framework import serializers
+
+from api.fields import HashidField
+from api.models import Foo, User
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """A user as they see themselves."""
+
+    id = HashidField(User, read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "first_name", "last_name", "date_joined"]
+        read_only_fields = ["username", "date_joined"]
+
+
+class PublicUserSerializer(serializers.ModelSerializer):
+    """A user as everyone else sees them."""
+
+    id = HashidField(User, read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username"]
+        read_only_fields = fields
+
+
+class FooSerializer(serializers.ModelSerializer):
+    id = HashidField(Foo, read_only=True)
+    owner = HashidField(
+        User,
+        source="owner_id",
+        required=False,
+        help_text="Set to the caller on creation; PATCH it to transfer the Foo to another user.",
+    )
+
+    class Meta:
+        model = Foo
+        fields = ["id", "bar", "owner", "created_at", "updated_at", "version"]
+        read_only_fields = ["created_at", "updated_at", "version"]
+
+    def validate_owner(self, pk):
+        if self.instance is None:
+            raise serializers.ValidationError(
+                "A new Foo belongs to its creator; transfer it afterwards with PATCH."
+            )
+        if not User.objects.filter(pk=pk, is_active=True).exists():
+            raise serializers.ValidationError("No such user.")
+        return pk
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+    def validate(self, data):
+        user = authenticate(
+            self.context["request"], username=data["username"], password=data["password"]
+        )
+        if user is None:
+            raise serializers.ValidationError(
+                "Unable to log in with these credentials.", code="authorization"
+            )
+        data["user"] = user
+        return data

@@ -1,0 +1,45 @@
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import viewsets
+
+from api.models import Foo
+from api.schema import INVALID, NOT_AUTHENTICATED, NOT_FOUND, PRECONDITION_FAILED
+from api.serializers import FooSerializer
+from api.views.mixins import IF_MATCH, VersionedMixin
+
+WRITE = {
+    "parameters": [IF_MATCH],
+    "responses": {
+        200: FooSerializer,
+        400: INVALID,
+        403: NOT_AUTHENTICATED,
+        404: NOT_FOUND,
+        412: PRECONDITION_FAILED,
+    },
+}
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: FooSerializer(many=True), 403: NOT_AUTHENTICATED}),
+    create=extend_schema(responses={201: FooSerializer, 400: INVALID, 403: NOT_AUTHENTICATED}),
+    retrieve=extend_schema(responses={200: FooSerializer, 403: NOT_AUTHENTICATED, 404: NOT_FOUND}),
+    update=extend_schema(**WRITE),
+    partial_update=extend_schema(**WRITE),
+    destroy=extend_schema(
+        parameters=[IF_MATCH],
+        responses={204: None, 403: NOT_AUTHENTICATED, 404: NOT_FOUND, 412: PRECONDITION_FAILED},
+    ),
+)
+class FooViewSet(VersionedMixin, viewsets.ModelViewSet):
+    """The caller's Foos. Anyone else's Foo does not exist for them (404)."""
+
+    serializer_class = FooSerializer
+
+    def get_queryset(self):
+        return Foo.visible_to(self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.save(owner=self.request.user)
+
+    def get_success_headers(self, data):
+        return {"Location": reverse("foo-detail", kwargs={"pk": data["id"]})}

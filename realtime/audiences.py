@@ -1,0 +1,53 @@
+"""Who is shown a representation of an object.
+
+An audience answers the same question twice: in SQL when a user subscribes or reads over REST
+(`filter`), and in memory when an event is delivered (`members`), so that delivery checks every
+socket's access without a query per subscriber.
+"""
+
+from django.db.models import QuerySet
+
+EVERYONE = None
+"""`members()` value meaning: every authenticated user."""
+
+
+class Audience:
+    def filter(self, queryset: QuerySet, user) -> QuerySet:
+        raise NotImplementedError
+
+    def members(self, instance) -> frozenset[int] | None:
+        """Primary keys of the users in the audience, or EVERYONE."""
+        raise NotImplementedError
+
+
+class Owner(Audience):
+    """The user a foreign key of the object points to."""
+
+    def __init__(self, field: str = "owner"):
+        self.field = field
+
+    def filter(self, queryset, user):
+        return queryset.filter(**{self.field: user})
+
+    def members(self, instance):
+        return frozenset([getattr(instance, f"{self.field}_id")])
+
+
+class Itself(Audience):
+    """The user who is the object (for user models)."""
+
+    def filter(self, queryset, user):
+        return queryset.filter(pk=user.pk)
+
+    def members(self, instance):
+        return frozenset([instance.pk])
+
+
+class Authenticated(Audience):
+    """Every authenticated user."""
+
+    def filter(self, queryset, user):
+        return queryset
+
+    def members(self, instance):
+        return EVERYONE

@@ -1,0 +1,17 @@
+"""The realtime layer's options: `settings.REALTIME` over these defaults."""
+
+from django.conf import settings
+
+DEFAULTS = {
+    # Subscriptions one socket may hold at once.
+    "MAX_SUBSCRIPTIONS": 200,
+    # A client message larger than this closes the socket with 1009 (message too big).
+    "MAX_MESSAGE_BYTES": 64 * 1024,
+    # Client messages a socket may send: a burst of this many, refilled at this rate per second.
+    "THROTTLE_BURST": 20,
+    "THROTTLE_RATE": 10.0,
+}
+
+
+def realtime_setting(name: str):
+    return getattr(settings, "REALTIME", {}).get(name, DEFAULTS[name])

@@ -1,0 +1,103 @@
+"""What a model (and its REST view) inherits to become subscribable."""
+
+from functools import cached_property, reduce
+from operator import or_
+
+from django.db import models, transaction
+from django.db.models import F
+from django.utils.module_loading import import_string
+
+from realtime.audiences import EVERYONE, Audience
+
+
+class Representation:
+    """A serializer and the audience it is for.
+
+    A model lists its representations most specific first; each user is shown the first one whose
+    audience includes them, over REST and over the socket alike.
+    """
+
+    def __init__(self, serializer: str | type, audience: Audience):
+        self._serializer = serializer
+        self.audience = audience
+
+    @cached_property
+    def serializer_class(self):
+        # A dotted path, because serializers import the models that declare them.
+        if isinstance(self._serializer, str):
+            return import_string(self._serializer)
+        return self._serializer
+
+    def shown_to(self, instance, user_pk: int) -> bool:
+        members = self.audience.members(instance)
+        return members is EVERYONE or user_pk in members
+
+
+class SubscribableQuerySet(models.QuerySet):
+    def update_and_notify(self, **fields) -> int:
+        """`update()` that bumps versions and sends each changed object's event on commit.
+
+        `update()` itself bypasses `save()` and signals, so it notifies nobody.
+        """
+        from realtime import notifications
+
+        with transaction.atomic(using=self.db):
+            pks = list(self.select_for_update().values_list("pk", flat=True))
+            changed = self.model._default_manager.filter(pk__in=pks)
+            count = changed.update(version=F("version") + 1, **fields)
+            if set(fields) & set(self.model.tracker.fields):
+                for instance in changed:
+                    notifications.notify_update(instance)
+        return count
+
+
+class Subscribable(models.Model):
+    """A model whose changes are pushed to subscribed sockets.
+
+    Declare `tracker = FieldTracker(fields=[...])` (changes to those fields are events) and
+    `realtime_representations`. `version` grows by one on every save, so clients can drop
+    stale or duplicate events.
+    """
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    realtime_representations: tuple[Representation, ...] = ()
+
+    objects = SubscribableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            self.version += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def realtime_queryset(cls) -> models.QuerySet:
+        """Objects that exist for subscribers at all; see `is_realtime_visible`."""
+        return cls._default_manager.all()
+
+    def is_realtime_visible(self) -> bool:
+        """In-memory twin of `realtime_queryset`, checked when an event is delivered."""
+        return True
+
+    @classmethod
+    def visible_to(cls, user) -> models.QuerySet:
+        """Objects `user` is shown in some representation."""
+        if not user.is_authenticated:
+            return cls._default_manager.none()
+        base = cls.realtime_queryset()
+        return reduce(
+            or_, (rep.audience.filter(base, user) for rep in cls.realtime_representations)
+        )
+
+    def representation_for(self, user_pk: int) -> Representation | None:
+        if not self.is_realtime_visible():
+            return None
+        for representation in self.realtime_representations:
+            if representation.shown_to(self, user_pk):
+                return representation
+        return None

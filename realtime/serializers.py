@@ -1,0 +1,46 @@
+from rest_framework import serializers
+
+from realtime import registry
+
+
+class RequestIdField(serializers.Field):
+    """A client's correlation id, echoed back in `meta.request_id`: a string or an integer."""
+
+    default_error_messages = {"invalid": "Must be a string or an integer."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (str, int)):
+            self.fail("invalid")
+        if isinstance(data, str) and len(data) > 100:
+            raise serializers.ValidationError("Must be at most 100 characters.")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class SubscriptionSerializer(serializers.Serializer):
+    """A client's `{"model", "id", "action"?, "request_id"?}` message."""
+
+    model = serializers.CharField(max_length=100)
+    id = serializers.CharField(max_length=100)
+    action = serializers.ChoiceField(["subscribe", "unsubscribe"], default="subscribe")
+    request_id = RequestIdField(required=False)
+
+    def validate_model(self, label):
+        model = registry.get(label)
+        if model is None:
+            subscribable = ", ".join(registry.labels())
+            raise serializers.ValidationError(
+                f"'{label}' is not subscribable. Subscribable models: {subscribable}."
+            )
+        return model
+
+    def validate(self, data):
+        representation = data["model"].realtime_representations[0]
+        id_field = representation.serializer_class().fields["id"]
+        try:
+            data["pk"] = id_field.to_internal_value(data["id"])
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({"id": error.detail}) from error
+        return data
