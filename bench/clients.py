@@ -1,0 +1,118 @@
+"""The load client, a process of its own, driven one command at a time.
+
+Two implementations speak the same protocol: bench/client/client.mjs (Node + `ws`, the default:
+the load must cost the client far less than the server) and bench/pyclient.py (asyncio +
+`websockets`, for the smoke test, which must not need Node).
+
+Protocol: one JSON object per line on the client's stdin, one answer per line on its stdout,
+`{"ok": true, ...}` or `{"ok": false, "error": "..."}`. Times are milliseconds.
+
+- `csrf {http}` -> `{csrftoken}`
+- `login {http, username, password}` -> `{sessionid, csrftoken, user}` (GET /api/auth/csrf, then
+  POST /api/auth/login with X-CSRFToken)
+- `open {ws, origin, sockets: [{cookie, subs: [[model, id], ...], full}], concurrency, confirm}`
+  -> `{opened, failed, failures, seconds}`. Each socket sends its subscriptions; `confirm: "all"`
+  gives each a request_id and waits for every SUBSCRIBED, `"last"` only for the last one (a socket
+  handles its messages in order). `full` (true/false/null) is the User representation the socket
+  must receive: with or without `email`; a mismatch counts in `wrong_representation`.
+- `rounds {http, target, rounds, timeout, pause}`: sequential PATCHes of one object, each waiting
+  for its event on every subscribed socket -> `{expected, resp: [], first: [], last: [],
+  timeouts, http_errors, version_mismatch}`, all from the PATCH's send.
+- `inflight {http, target, inflight, seconds, timeout}`: `inflight` PATCHes outstanding until every
+  socket has the event (completions counted from deliveries, not matched by version; a failed
+  PATCH is replaced and counted) -> `{expected, updates, completed, deliveries, seconds, stalled,
+  http_errors}`.
+- `rate {http, targets, rate, seconds, drain, max_inflight}`: open-loop PATCHes at `rate`/s over
+  the targets -> `{sent, responded, completed, deliveries, expected_deliveries, resp, lat_resp,
+  lat_send, send_seconds, seconds, incomplete, unanswered, skipped, http_errors}`; `lat_*` per
+  delivery, from the PATCH's response / send.
+- `probe {http, target, wait}`: one PATCH, then `wait` ms -> `{status, by_full}`: deliveries by the
+  `full` flag of the receiving socket ("true", "false", "null").
+- `expect {model, id, count}`: each update of the object is complete at `count` deliveries (by
+  default, the number of sockets subscribed to it).
+- `counters` -> `{messages, errors, error_samples, wrong_representation, over_delivered,
+  unexpected, closed, sockets}`; `over_delivered` counts events beyond the sockets an update goes
+  to: two updates that carried the same version; `close` -> `{closed}`; `quit`.
+
+A target is `{model, id, path, cookie, csrftoken, field}`: PATCH `path` with `{field: <unique>}`.
+An update is matched to its events by (model, public id, version): the version is in the PATCH
+response (Foo), or predicted from the last seen (User, whose representation has none).
+"""
+
+import contextlib
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from bench.config import BENCH_DIR, ROOT
+from bench.servers import clean_env, cpu_seconds
+
+NODE_CLIENT = BENCH_DIR / "client" / "client.mjs"
+
+
+class ClientError(RuntimeError):
+    pass
+
+
+class Client:
+    def __init__(self, kind: str, log_path: Path):
+        if kind == "node":
+            if not (BENCH_DIR / "client" / "node_modules" / "ws").is_dir():
+                raise ClientError(
+                    "bench/client has no node_modules: run `npm ci --prefix bench/client`."
+                )
+            command = ["node", str(NODE_CLIENT)]
+        else:
+            command = [sys.executable, "-m", "bench.pyclient"]
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log = open(log_path, "ab")  # noqa: SIM115 (closed in close())
+        self.kind = kind
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=clean_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            bufsize=1,
+        )
+        self.lock = threading.Lock()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pid)
+
+    def call(self, cmd: str, **arguments) -> dict:
+        with self.lock:
+            self.process.stdin.write(json.dumps({"cmd": cmd, **arguments}) + "\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
+        if not line:
+            raise ClientError(f"the {self.kind} client exited during `{cmd}` (see its log)")
+        answer = json.loads(line)
+        if not answer.pop("ok"):
+            raise ClientError(f"`{cmd}` failed in the {self.kind} client: {answer['error']}")
+        return answer
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ClientError, OSError):
+                self.call("quit")
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,1 @@
+"""Floors: the same protocol on bare servers, to divide our figures by."""

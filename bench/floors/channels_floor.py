@@ -1,0 +1,114 @@
+"""Floor 2: the benchmark's protocol as a bare Channels app on Daphne, Channels' usual pattern.
+
+Every socket adds its own channel to the group of each object it follows; a PATCH is one
+`group_send`, which the layer turns into one message per socket, each dispatched to its consumer.
+No database, no auth, no access checks. Same layer as ours: in memory, or Redis when REDIS_URL is
+set (same options as backend/settings.py).
+
+    daphne -p PORT bench.floors.channels_floor:application
+"""
+
+import json
+import os
+
+import django
+from django.conf import settings
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+if not settings.configured:
+    settings.configure(
+        INSTALLED_APPS=["channels"],
+        CHANNEL_LAYERS={
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    "hosts": [
+                        {
+                            "address": REDIS_URL,
+                            "socket_timeout": 30,
+                            "socket_connect_timeout": 5,
+                            "max_connections": 1000,
+                        }
+                    ],
+                    "capacity": 10_000,
+                },
+            }
+        }
+        if REDIS_URL
+        else {
+            "default": {
+                "BACKEND": "channels.layers.InMemoryChannelLayer",
+                "CONFIG": {"capacity": 10_000},
+            }
+        },
+    )
+    django.setup()
+
+from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
+from channels.layers import get_channel_layer  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from bench.floors import protocol  # noqa: E402
+
+objects = protocol.Objects()
+
+
+class FloorConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.following: set[str] = set()
+        await self.accept()
+
+    async def disconnect(self, code):
+        for group in self.following:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        key, reply = objects.subscribe(json.loads(text_data))
+        group = protocol.group_name(key)
+        if group not in self.following:
+            self.following.add(group)
+            await self.channel_layer.group_add(group, self.channel_name)
+        if reply is not None:
+            await self.send(text_data=reply)
+
+    async def floor_event(self, event):
+        await self.send(text_data=event["text"])
+
+
+async def read_body(receive) -> bytes:
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body
+
+
+async def http_app(scope, receive, send):
+    body = await read_body(receive)
+    update = objects.update_for(scope["method"], scope["path"], body)
+    if update is not None:
+        key, text, response = update
+        await get_channel_layer().group_send(
+            protocol.group_name(key), {"type": "floor.event", "text": text}
+        )
+        status, headers = 200, []
+    else:
+        status, headers, response = protocol.stub(scope["method"], scope["path"])
+    content = b"" if response is None else protocol.encode(response).encode()
+    raw_headers = [(name.lower().encode(), value.encode()) for name, value in headers]
+    if response is not None:
+        raw_headers.append((b"content-type", b"application/json"))
+    raw_headers.append((b"content-length", str(len(content)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": content})
+
+
+application = ProtocolTypeRouter(
+    {
+        "http": http_app,
+        "websocket": URLRouter([path("ws/notifications/", FloorConsumer.as_asgi())]),
+    }
+)

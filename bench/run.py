@@ -1,0 +1,265 @@
+"""`make bench`: runs the scenarios on each backend and floor, prints the table, writes the JSON,
+the report and the plot (bench/README.md).
+
+    python -m bench.run [--quick] [--client python] [--backends sqlite-memory] ...
+"""
+
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from importlib import metadata
+from pathlib import Path
+
+from bench import config, report, scenarios, servers
+from bench.clients import Client
+
+STARTED = time.monotonic()
+
+
+def log(message: str) -> None:
+    print(f"{time.monotonic() - STARTED:7.1f}s {message}", file=sys.stderr, flush=True)
+
+
+def versions() -> dict:
+    found = {"python": platform.python_version()}
+    for name in (
+        "django",
+        "channels",
+        "channels-redis",
+        "daphne",
+        "autobahn",
+        "twisted",
+        "websockets",
+    ):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    try:
+        found["node"] = subprocess.run(
+            ["node", "--version"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        found["node"] = None
+    return found
+
+
+def git_state() -> dict:
+    def git(*args) -> str:
+        result = subprocess.run(["git", *args], cwd=config.ROOT, capture_output=True, text=True)
+        return result.stdout.strip()
+
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+
+
+def synthetic_world(options: config.Options) -> dict:
+    """Ids and sessions for the floors when no backend ran: they accept any."""
+    watchers = [
+        {
+            "username": f"w{index:05d}",
+            "id": f"u{index}",
+            "sessions": [f"s{index}a", f"s{index}b"],
+            "foos": [f"f{index}x{n}" for n in range(options.subs_per_socket)],
+        }
+        for index in range(options.watchers)
+    ]
+    person = {"sessions": ["floor", "floor"], "foos": ["f-main"]}
+    return {
+        "password": "floor",
+        "owner": {"username": "bench_owner", "id": "owner", **person},
+        "star": {"username": "bench_star", "id": "star", **person},
+        "watchers": watchers,
+    }
+
+
+class Runner:
+    def __init__(self, options: config.Options):
+        self.options = options
+        self.stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.log_dir = Path(options.out_dir) / f"logs-{self.stamp}"
+        self.errors: list[dict] = []
+
+    def attempt(self, where: str, function, *args):
+        """Runs one scenario; a failure is recorded and the run goes on with the next."""
+        try:
+            return function(*args)
+        except Exception as error:
+            log(f"  FAILED {where}: {error}")
+            self.errors.append(
+                {"where": where, "error": str(error), "trace": traceback.format_exc()}
+            )
+            return None
+
+    def run_target(self, target: servers.Target, world: dict) -> dict:
+        options = self.options
+        result: dict = {"kind": target.kind, "layer": target.layer}
+        slug = target.name.replace("/", "-")
+        with Client(options.client, self.log_dir / f"client-{slug}.log") as client:
+            live = [
+                s
+                for s in ("latency", "fanout_foo", "fanout_user", "many")
+                if s in options.scenarios
+            ]
+            if live:
+                log(f"[{target.name}] starting")
+                with target:
+                    context = scenarios.Context(options, target, client, world)
+                    self.live_scenarios(target, context, live, result)
+                    if "memory" in options.scenarios and not options.memory_fresh_server:
+                        self.memory(target, context, result)
+            if "memory" in options.scenarios and options.memory_fresh_server:
+                log(f"[{target.name}] memory: fresh server, {options.memory_sockets} sockets")
+                with target:
+                    context = scenarios.Context(options, target, client, world)
+                    self.memory(target, context, result)
+            result["client_counters"] = client.call("counters")
+        return result
+
+    def memory(self, target, context, result: dict) -> None:
+        memory = self.attempt(f"{target.name} memory", scenarios.memory, context)
+        if memory is not None:
+            result["memory"] = memory
+            log(f"  memory: {memory['bytes_per_socket'] / 1024:.1f} KiB per socket")
+
+    def live_scenarios(self, target, context, live: list[str], result: dict) -> None:
+        where = target.name
+        if "latency" in live:
+            latency = self.attempt(f"{where} latency", scenarios.latency, context)
+            if latency is not None:
+                result["latency"] = latency
+                log(
+                    f"  latency: p50 {latency['resp_to_event_ms'].get('p50')} ms, p99 "
+                    f"{latency['resp_to_event_ms'].get('p99')} ms from the PATCH response"
+                )
+        for kind in ("foo", "user"):
+            if f"fanout_{kind}" not in live:
+                continue
+            series = result[f"fanout_{kind}"] = {}
+            for n in self.options.fanout_ns:
+                fanout = self.attempt(
+                    f"{where} fanout_{kind} N={n}", scenarios.fanout, context, kind, n
+                )
+                if fanout is None:
+                    self.reset(context)
+                    continue
+                series[str(n)] = fanout
+                log(
+                    f"  fan-out {kind} N={n}: round p50 {fanout['round_ms'].get('p50')} ms, p99 "
+                    f"{fanout['round_ms'].get('p99')} ms; "
+                    f"{fanout['throughput']['deliveries_per_s']:.0f} deliveries/s "
+                    f"(server {fanout['throughput']['server_cpu_pct']}% CPU, client "
+                    f"{fanout['throughput']['client_cpu_pct']}%)"
+                )
+        if "many" in live:
+            many = self.attempt(f"{where} many", scenarios.many, context)
+            if many is None:
+                self.reset(context)
+            else:
+                result["many"] = many
+                p99 = many["lat_resp_ms"].get("p99")
+                log(
+                    f"  many: {many['achieved_rate']} updates/s, p99 {p99} ms, "
+                    f"server {many['server_cpu_pct']}% CPU"
+                )
+
+    def reset(self, context) -> None:
+        with contextlib.suppress(Exception):  # the failure itself is already recorded
+            context.call("close")
+
+    def run_cost(self, backend: str, world_path: Path) -> dict | None:
+        options = self.options
+        log(f"[ours/{backend}] cost per change, N = {options.cost_ns}")
+
+        def run():
+            completed = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.cost",
+                    "--world",
+                    str(world_path),
+                    "--ns",
+                    ",".join(map(str, options.cost_ns)),
+                ],
+                cwd=config.ROOT,
+                env=servers.backend_env(backend, options),
+                capture_output=True,
+                text=True,
+            )
+            if completed.returncode:
+                raise RuntimeError(f"bench.cost failed: {completed.stderr.strip()[-2000:]}")
+            return json.loads(completed.stdout)
+
+        return self.attempt(f"ours/{backend} cost", run)
+
+    def run(self) -> dict:
+        options = self.options
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        results: dict = {
+            "meta": {
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "options": options.to_json(),
+                "versions": versions(),
+                "git": git_state(),
+                "cpus": os.cpu_count(),
+                "loadavg_start": os.getloadavg(),
+                "logs": str(self.log_dir),
+            },
+            "targets": {},
+            "cost": {},
+        }
+        world = None
+        for backend in options.backends:
+            log(f"[ours/{backend}] preparing storage and seeding {options.watchers} users")
+            fresh = servers.prepare_storage(backend, options)
+            world = servers.seed_world(backend, options, fresh)
+            world_path = self.log_dir / f"world-{backend}.json"
+            world_path.write_text(json.dumps(world))
+            target = servers.ours(backend, options, self.log_dir)
+            results["targets"][target.name] = self.run_target(target, world)
+            if "cost" in options.scenarios:
+                cost = self.run_cost(backend, world_path)
+                if cost is not None:
+                    results["cost"][backend] = cost
+        world = world or synthetic_world(options)
+        for floor in options.floors:
+            if floor == "floor-websockets":
+                targets = [servers.floor_websockets(options, self.log_dir)]
+            else:
+                layers = {"memory" if b == "sqlite-memory" else "redis" for b in options.backends}
+                targets = []
+                for layer in sorted(layers or {"memory"}):
+                    if layer == "redis":
+                        servers.flush_redis(options.redis_url)
+                    targets.append(servers.floor_channels(layer, options, self.log_dir))
+            for target in targets:
+                results["targets"][target.name] = self.run_target(target, world)
+        results["meta"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        results["meta"]["loadavg_end"] = os.getloadavg()
+        results["errors"] = self.errors
+        return results
+
+
+def main(argv=None) -> int:
+    options = config.parse(argv)
+    runner = Runner(options)
+    results = runner.run()
+    paths = report.write(results, options, runner.stamp)
+    print(report.markdown(results))
+    log("Wrote " + ", ".join(str(path) for path in paths))
+    if runner.errors:
+        log(
+            f"{len(runner.errors)} scenario(s) failed: "
+            + "; ".join(e["where"] for e in runner.errors)
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,299 @@
+"""The scenarios, each one function over a running target and a client (bench/README.md)."""
+
+import time
+
+from bench import profiling
+from bench.clients import Client
+from bench.config import Options
+from bench.servers import Meter, Target, rss_bytes
+from bench.stats import minus, summary
+
+
+class Context:
+    def __init__(self, options: Options, target: Target, client: Client, world: dict):
+        self.options, self.target, self.client, self.world = options, target, client, world
+        self._logins: dict[str, dict] = {}
+        self._csrftoken: str | None = None
+
+    def call(self, cmd: str, **arguments) -> dict:
+        return self.client.call(cmd, **arguments)
+
+    def login(self, username: str) -> dict:
+        """A real REST login (CSRF cookie, then POST /api/auth/login), once per user and target."""
+        if username not in self._logins:
+            answer = self.call(
+                "login", http=self.target.http, username=username, password=self.world["password"]
+            )
+            answer["cookie"] = f"sessionid={answer['sessionid']}; csrftoken={answer['csrftoken']}"
+            self._logins[username] = answer
+        return self._logins[username]
+
+    def minted(self, session_key: str) -> dict:
+        """Credentials from a session bench.seed wrote, with a CSRF cookie from the server."""
+        if self._csrftoken is None:
+            self._csrftoken = self.call("csrf", http=self.target.http)["csrftoken"]
+        return {
+            "cookie": f"sessionid={session_key}; csrftoken={self._csrftoken}",
+            "csrftoken": self._csrftoken,
+        }
+
+    def open(self, sockets: list[dict], confirm: str = "all") -> dict:
+        opened = self.call(
+            "open", ws=self.target.ws, origin=self.target.origin, sockets=sockets, confirm=confirm
+        )
+        if opened["failed"]:
+            self.call("close")
+            raise RuntimeError(
+                f"{opened['failed']} of {len(sockets)} sockets failed on {self.target.name}: "
+                f"{opened['failures']}"
+            )
+        return opened
+
+    def meter(self) -> Meter:
+        return Meter(server=self.target.pid, client=self.client.pid)
+
+    def full(self, value: bool) -> bool | None:
+        """The representation a User socket expects; floors send one shape to everyone."""
+        return value if self.target.kind == "ours" else None
+
+
+def foo_target(public_id: str, credentials: dict) -> dict:
+    return {
+        "model": "api.Foo",
+        "id": public_id,
+        "path": f"/api/foo/{public_id}",
+        "cookie": credentials["cookie"],
+        "csrftoken": credentials["csrftoken"],
+        "field": "bar",
+    }
+
+
+def user_target(public_id: str, credentials: dict) -> dict:
+    return {
+        "model": "api.User",
+        "id": public_id,
+        "path": f"/api/users/{public_id}",
+        "cookie": credentials["cookie"],
+        "csrftoken": credentials["csrftoken"],
+        "field": "first_name",
+    }
+
+
+def round_summary(rounds: dict) -> dict:
+    return {
+        "rounds": len(rounds["last"]),
+        "timeouts": rounds["timeouts"],
+        "http_errors": rounds["http_errors"],
+        "round_ms": summary(minus(rounds["last"], rounds["resp"])),
+        "first_ms": summary(minus(rounds["first"], rounds["resp"])),
+        "round_from_send_ms": summary(rounds["last"]),
+        "patch_ms": summary(rounds["resp"]),
+    }
+
+
+def latency(ctx: Context) -> dict:
+    """1. One socket, one Foo: PATCH response -> UPDATE_FOO, sequential updates."""
+    owner = ctx.login(ctx.world["owner"]["username"])
+    foo = ctx.world["owner"]["foos"][0]
+    ctx.open([{"cookie": owner["cookie"], "subs": [["api.Foo", foo]]}])
+    target = foo_target(foo, owner)
+    ctx.call("rounds", http=ctx.target.http, target=target, rounds=ctx.options.warmup)
+    meter = ctx.meter()
+    rounds = ctx.call(
+        "rounds",
+        http=ctx.target.http,
+        target=target,
+        rounds=ctx.options.latency_updates,
+        pause=ctx.options.latency_pause_ms,
+    )
+    usage = meter.read()
+    ctx.call("close")
+    result = round_summary(rounds)
+    return {
+        "updates": result["rounds"],
+        "timeouts": result["timeouts"],
+        "http_errors": result["http_errors"],
+        # Signed: the event leaves in the view's on_commit, so it can beat the HTTP response.
+        "resp_to_event_ms": result["first_ms"],
+        "send_to_event_ms": summary(rounds["first"]),
+        "patch_ms": result["patch_ms"],
+        **usage,
+    }
+
+
+def fanout(ctx: Context, kind: str, n: int) -> dict:
+    """2. N sockets on one object: round time to the last socket, then deliveries/s with
+    `inflight` updates outstanding."""
+    world, options = ctx.world, ctx.options
+    if kind == "foo":
+        owner = ctx.login(world["owner"]["username"])
+        obj = ["api.Foo", world["owner"]["foos"][0]]
+        sockets = [{"cookie": owner["cookie"], "subs": [obj]} for _ in range(n)]
+        target = foo_target(obj[1], owner)
+    else:
+        star = ctx.login(world["star"]["username"])
+        obj = ["api.User", world["star"]["id"]]
+        # The user themself (full representation), and N - 1 other users (restricted).
+        sockets = [{"cookie": star["cookie"], "subs": [obj], "full": ctx.full(True)}]
+        sockets += [
+            {
+                "cookie": ctx.minted(watcher["sessions"][0])["cookie"],
+                "subs": [obj],
+                "full": ctx.full(False),
+            }
+            for watcher in world["watchers"][: n - 1]
+        ]
+        target = user_target(obj[1], star)
+    opened = ctx.open(sockets)
+    http = ctx.target.http
+    receivers = n
+    if kind == "user":
+        # A first_name change is not in the restricted representation: whether its audience is
+        # sent anything is the server's choice, observed here and then expected of every round.
+        wait = options.probe_ms * (2 if n >= 1000 else 1)
+        probe = ctx.call("probe", http=http, target=target, wait=wait)
+        restricted = probe["by_full"].get("false", 0)
+        receivers = n if restricted or ctx.target.kind != "ours" else 1
+        ctx.call("expect", model=obj[0], id=obj[1], count=receivers)
+    ctx.call("rounds", http=http, target=target, rounds=options.warmup)
+    count = options.fanout_rounds_large if n >= 1000 else options.fanout_rounds
+    meter = ctx.meter()
+    rounds = ctx.call("rounds", http=http, target=target, rounds=count)
+    usage = meter.read()
+    profile = None
+    if (
+        options.profile
+        and ctx.target.kind == "ours"
+        and kind == "foo"
+        and n == max(options.fanout_ns)
+    ):
+        profile = profiling.Recorder(ctx.target, options, f"fanout-foo-{n}")
+    meter = ctx.meter()
+    flight = ctx.call(
+        "inflight",
+        http=http,
+        target=target,
+        inflight=options.inflight,
+        seconds=options.inflight_seconds,
+    )
+    flight_usage = meter.read()
+    if profile is not None:
+        profile.stop()
+    ctx.call("close")
+    seconds = flight["seconds"] or float("nan")
+    return {
+        "sockets": n,
+        "receivers": receivers,
+        "open_seconds": round(opened["seconds"], 3),
+        **round_summary(rounds),
+        **usage,
+        "throughput": {
+            "inflight": options.inflight,
+            "updates": flight["completed"],
+            "deliveries": flight["deliveries"],
+            "seconds": round(flight["seconds"], 3),
+            "deliveries_per_s": round(flight["deliveries"] / seconds, 1),
+            "updates_per_s": round(flight["completed"] / seconds, 1),
+            "stalled": flight["stalled"],
+            "http_errors": flight["http_errors"],
+            **flight_usage,
+        },
+        **({"profile": profile.result} if profile is not None else {}),
+    }
+
+
+def many(ctx: Context) -> dict:
+    """3. Sockets following `subs_per_socket` of `many_foos` Foos each, updates at `many_rate`/s
+    spread over the Foos: latency per delivery, server CPU."""
+    options = ctx.options
+    per_owner = options.subs_per_socket
+    owners = ctx.world["watchers"][: options.many_foos // per_owner]
+    sockets_per_owner = max(1, options.many_sockets // len(owners))
+    sockets = [
+        {
+            "cookie": ctx.minted(owner["sessions"][index % 2])["cookie"],
+            "subs": [["api.Foo", foo] for foo in owner["foos"][:per_owner]],
+        }
+        for owner in owners
+        for index in range(sockets_per_owner)
+    ]
+    opened = ctx.open(sockets, confirm="last")
+    targets = [
+        foo_target(foo, ctx.minted(owner["sessions"][0]))
+        for owner in owners
+        for foo in owner["foos"][:per_owner]
+    ]
+    ctx.call("rounds", http=ctx.target.http, target=targets[0], rounds=options.warmup)
+    profile = None
+    if options.profile and ctx.target.kind == "ours":
+        profile = profiling.Recorder(ctx.target, options, "many")
+    meter = ctx.meter()
+    result = ctx.call(
+        "rate",
+        http=ctx.target.http,
+        targets=targets,
+        rate=options.many_rate,
+        seconds=options.many_seconds,
+        max_inflight=options.many_max_inflight,
+    )
+    usage = meter.read()
+    if profile is not None:
+        profile.stop()
+    ctx.call("close")
+    return {
+        "sockets": len(sockets),
+        "foos": len(targets),
+        "subscriptions": len(sockets) * per_owner,
+        "open_seconds": round(opened["seconds"], 3),
+        "rate": options.many_rate,
+        "seconds": options.many_seconds,
+        "achieved_rate": round(result["responded"] / result["send_seconds"], 1),
+        "sent": result["sent"],
+        "skipped": result["skipped"],
+        "completed": result["completed"],
+        "incomplete": result["incomplete"],
+        "unanswered": result["unanswered"],
+        "http_errors": result["http_errors"],
+        "deliveries": result["deliveries"],
+        "expected_deliveries": result["expected_deliveries"],
+        "lat_resp_ms": summary(result["lat_resp"]),
+        "lat_send_ms": summary(result["lat_send"]),
+        "patch_ms": summary(result["resp"]),
+        **usage,
+        **({"profile": profile.result} if profile is not None else {}),
+    }
+
+
+def memory(ctx: Context) -> dict:
+    """4. RSS of a fresh server before and after `memory_sockets` idle authenticated sockets,
+    each following `subs_per_socket` Foos."""
+    options, world = ctx.options, ctx.world
+    owner = ctx.login(world["owner"]["username"])
+    foo = world["owner"]["foos"][0]
+    # Warm: the first socket, subscription and update import and cache what every later one uses.
+    ctx.open([{"cookie": owner["cookie"], "subs": [["api.Foo", foo]]}])
+    ctx.call("rounds", http=ctx.target.http, target=foo_target(foo, owner), rounds=2)
+    ctx.call("close")
+    time.sleep(options.memory_settle_seconds / 2)
+    before = rss_bytes(ctx.target.pid)
+    sockets = []
+    for index in range(options.memory_sockets):
+        watcher = world["watchers"][index // 2]
+        sockets.append(
+            {
+                "cookie": ctx.minted(watcher["sessions"][index % 2])["cookie"],
+                "subs": [["api.Foo", foo] for foo in watcher["foos"][: options.subs_per_socket]],
+            }
+        )
+    opened = ctx.open(sockets, confirm="last")
+    time.sleep(options.memory_settle_seconds)  # idle
+    after = rss_bytes(ctx.target.pid)
+    ctx.call("close")
+    return {
+        "sockets": opened["opened"],
+        "subscriptions_per_socket": options.subs_per_socket,
+        "open_seconds": round(opened["seconds"], 3),
+        "rss_before_bytes": before,
+        "rss_after_bytes": after,
+        "bytes_per_socket": round((after - before) / opened["opened"]),
+    }
