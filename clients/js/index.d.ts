@@ -1,0 +1,172 @@
+// Hand-written declarations for src/ (plain ES modules); test/types.ts checks them with tsc.
+
+/** A Flux Standard Action, the shape of every server message and of every action dispatched. */
+export interface FluxStandardAction<T extends string = string, P = unknown, M = unknown> {
+  type: T
+  payload?: P
+  meta?: M
+  error?: boolean
+}
+
+/** A subscribable model's label, as the server names it: `'api.Foo'`, `'api.User'`. */
+export type ModelLabel = string
+
+/** `SUBSCRIBED`'s payload: the object as the user may see it, and its version. */
+export interface Snapshot<Data = Record<string, unknown>> {
+  model: ModelLabel
+  id: string
+  version: number
+  data: Data
+}
+
+export type SubscribedAction<Data = Record<string, unknown>> = FluxStandardAction<
+  'SUBSCRIBED',
+  Snapshot<Data>,
+  { request_id: number }
+>
+
+export type UnsubscribedAction = FluxStandardAction<
+  'UNSUBSCRIBED',
+  { model: ModelLabel; id: string },
+  { request_id: number }
+>
+
+/** `UPDATE_FOO` and the like: the object's new representation (which includes `version`). */
+export interface UpdateAction<Data = Record<string, unknown>>
+  extends FluxStandardAction<string, Data, { model: ModelLabel; id: string; version: number }> {
+  payload: Data
+}
+
+/**
+ * `DELETE_FOO` and the like; it ends the subscription. `not_found` is the client's own reason:
+ * the object was gone when the client subscribed again after a reconnection.
+ */
+export interface DeleteAction
+  extends FluxStandardAction<string, { id: string }, DeleteMeta> {
+  payload: { id: string }
+}
+
+export interface DeleteMeta {
+  model: ModelLabel
+  id: string
+  /** Absent when the reason is `not_found`. */
+  version?: number
+  reason: 'deleted' | 'access_lost' | 'not_found'
+}
+
+export interface ErrorPayload {
+  code: string
+  detail: string
+  errors?: Record<string, unknown>
+}
+
+/** A refused request; when it answers one of the client's, meta names its model, id and action. */
+export type ErrorAction = FluxStandardAction<
+  'ERROR',
+  ErrorPayload,
+  { request_id?: number | string; model?: ModelLabel; id?: string; action?: SubscriptionAction }
+> & { error: true }
+
+export type ConnectedAction = FluxStandardAction<'REALTIME_CONNECTED', undefined>
+export type DisconnectedAction = FluxStandardAction<
+  'REALTIME_DISCONNECTED',
+  { code: number; reason: string }
+>
+export type LoggedOutAction = FluxStandardAction<'LOGGED_OUT', undefined>
+
+export type RealtimeAction =
+  | SubscribedAction
+  | UnsubscribedAction
+  | UpdateAction
+  | DeleteAction
+  | ErrorAction
+  | ConnectedAction
+  | DisconnectedAction
+  | LoggedOutAction
+
+export type SubscriptionAction = 'subscribe' | 'unsubscribe'
+
+/**
+ * - `connecting`: a socket is opening;
+ * - `open`: connected, subscriptions are live;
+ * - `waiting`: the socket dropped and a reconnection is scheduled;
+ * - `logged_out`: the session ended (close code 4401); nothing happens until `reconnect()`;
+ * - `closed`: `close()` was called.
+ */
+export type ConnectionStatus = 'connecting' | 'open' | 'waiting' | 'logged_out' | 'closed'
+
+/**
+ * What the client needs of a WebSocket: the browser's (and Node 22's) fits. It reads `data` of
+ * message events and `code` and `reason` of close events.
+ */
+export interface WebSocketLike {
+  send(data: string): void
+  close(code?: number, reason?: string): void
+  onopen: ((event: any) => void) | null
+  onmessage: ((event: any) => void) | null
+  onclose: ((event: any) => void) | null
+}
+
+export interface ConnectOptions {
+  /** The socket's URL; a path is resolved against the page (http becomes ws). Default
+   * `/ws/notifications/`. */
+  url?: string
+  /** The WebSocket constructor. Default `globalThis.WebSocket`. */
+  WebSocket?: new (url: string) => WebSocketLike
+  /** Reconnection waits between half and all of `minDelay * 2^attempt` ms. Default 500. */
+  minDelay?: number
+  /** The longest wait before a reconnection, in ms. Default 30000. */
+  maxDelay?: number
+  /** Messages sent at once; match the server's `REALTIME["THROTTLE_BURST"]`. Default 20. */
+  sendBurst?: number
+  /** Messages sent per second after the burst; match `REALTIME["THROTTLE_RATE"]`. Default 10. */
+  sendRate?: number
+}
+
+export interface RealtimeClient {
+  readonly status: ConnectionStatus
+  /**
+   * Follows an object. Resolves with its snapshot (also dispatched as `SUBSCRIBED`); rejects with
+   * a `RealtimeError` the server sent (`not_found`, ...), or `unsubscribed` / `logged_out` /
+   * `disconnected` when the subscription ended before it was answered. Subscriptions are
+   * counted: each `subscribe` needs its `unsubscribe`. While the socket is down the request
+   * waits for the reconnection.
+   */
+  subscribe<Data = Record<string, unknown>>(model: ModelLabel, id: string): Promise<Snapshot<Data>>
+  /** Stops following an object (once every `subscribe` of it is matched). Rejects on `ERROR`. */
+  unsubscribe(model: ModelLabel, id: string): Promise<void>
+  /** Calls `listener` with each action; returns the function that stops it. */
+  listen(listener: (action: RealtimeAction) => void): () => void
+  /** Opens a new socket now, e.g. after logging in (a socket authenticates when it opens). */
+  reconnect(): void
+  /** Closes the socket for good (until `reconnect()`). */
+  close(): void
+}
+
+export class RealtimeError extends Error {
+  constructor(payload: ErrorPayload | { code: string; detail?: string })
+  readonly code: string
+  readonly errors?: Record<string, unknown>
+}
+
+export function connect(options?: ConnectOptions): RealtimeClient
+
+/** The middleware shape Redux's `applyMiddleware` and RTK's `configureStore` accept. */
+export type RealtimeMiddleware = (api: {
+  dispatch: (action: any) => any
+  getState: () => any
+}) => (next: (action: unknown) => unknown) => (action: unknown) => unknown
+
+/** Dispatches every action of `client` into the store. */
+export function realtimeMiddleware(client: RealtimeClient): RealtimeMiddleware
+
+export const REALTIME_CONNECTED: 'REALTIME_CONNECTED'
+export const REALTIME_DISCONNECTED: 'REALTIME_DISCONNECTED'
+export const LOGGED_OUT: 'LOGGED_OUT'
+export const CLOSE_LOGGED_OUT: 4401
+
+/** `eventType('UPDATE', 'api.Foo')` is `'UPDATE_FOO'`. */
+export function eventType<A extends 'UPDATE' | 'DELETE'>(
+  action: A,
+  model: ModelLabel,
+): `${A}_${string}`

@@ -1,0 +1,13 @@
+/** The action types this package dispatches besides the server's own (which arrive as they are). */
+
+export const REALTIME_CONNECTED = 'REALTIME_CONNECTED'
+export const REALTIME_DISCONNECTED = 'REALTIME_DISCONNECTED'
+export const LOGGED_OUT = 'LOGGED_OUT'
+
+/** The close code of a socket whose session ended (logout, expiry, user deactivated). */
+export const CLOSE_LOGGED_OUT = 4401
+
+/** `eventType('DELETE', 'api.Foo')` is `'DELETE_FOO'`, as the server names its events. */
+export function eventType(action, model) {
+  return `${action}_${model.slice(model.lastIndexOf('.') + 1).toUpperCase()}`
+}

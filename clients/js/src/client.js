@@ -1,0 +1,292 @@
+/**
+ * The socket to `ws/notifications/`: subscriptions, their snapshots and events, reconnection.
+ *
+ * Every server message is a Flux Standard Action and reaches the listeners as it is, except
+ * stale ones: the client keeps the last version it saw of each subscribed object and drops an
+ * event that is not newer. After a reconnection it subscribes again to everything it held, and
+ * the SUBSCRIBED snapshots bring the listeners up to date with what changed meanwhile.
+ */
+
+import {
+  CLOSE_LOGGED_OUT,
+  LOGGED_OUT,
+  REALTIME_CONNECTED,
+  REALTIME_DISCONNECTED,
+  eventType,
+} from './actions.js'
+
+/** The server refused a request (`code` is its code: `not_found`, `invalid`, ...). */
+export class RealtimeError extends Error {
+  constructor({ code, detail, errors }) {
+    super(detail ?? code)
+    this.name = 'RealtimeError'
+    this.code = code
+    this.errors = errors
+  }
+}
+
+const DEFAULTS = {
+  url: '/ws/notifications/',
+  // A reconnection waits between half and all of minDelay * 2^attempt ms, at most maxDelay.
+  minDelay: 500,
+  maxDelay: 30_000,
+  // Messages sent at once, then per second: the server's THROTTLE_BURST and THROTTLE_RATE.
+  sendBurst: 200,
+  sendRate: 20,
+}
+
+const key = (model, id) => `${model}:${id}`
+
+export function connect(options = {}) {
+  const { WebSocket: Socket = globalThis.WebSocket, ...rest } = options
+  const config = { ...DEFAULTS, ...rest }
+  const url = resolveUrl(config.url)
+  const listeners = new Set()
+  const held = new Map() // key -> {model, id, count, waiters, inflight}
+  const versions = new Map() // key -> the last version dispatched
+  const requests = new Map() // request_id -> {message, entry} or {message, resolve, reject}
+  let socket = null
+  let status = 'connecting'
+  let attempt = 0
+  let retryTimer = null
+  let sendTimer = null
+  let outbox = []
+  let tokens = 0
+  let refilled = 0
+  let lastId = 0
+
+  // A listener that throws (a reducer's bug) is reported, as an event listener's error is, and
+  // neither stops the other listeners nor leaves the connection half updated.
+  const emit = (action) => {
+    for (const listener of [...listeners]) {
+      try {
+        listener(action)
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error
+        })
+      }
+    }
+  }
+
+  function open() {
+    retryTimer = null
+    status = 'connecting'
+    socket = new Socket(url)
+    socket.onopen = () => {
+      status = 'open'
+      attempt = 0
+      tokens = config.sendBurst
+      refilled = Date.now()
+      emit({ type: REALTIME_CONNECTED })
+      for (const entry of held.values()) request({ message: subscription(entry), entry })
+    }
+    socket.onmessage = (event) => receive(JSON.parse(event.data))
+    socket.onclose = ({ code, reason }) => {
+      teardown(code, reason)
+      if (code === CLOSE_LOGGED_OUT) loggedOut()
+      else retry()
+    }
+  }
+
+  /** Forgets the socket and what was in flight on it; returns it, for the caller to close. */
+  function teardown(code, reason) {
+    const old = socket
+    if (old) old.onopen = old.onmessage = old.onclose = null
+    socket = null
+    outbox = []
+    clearTimeout(sendTimer)
+    sendTimer = null
+    for (const record of requests.values()) {
+      if (!record.entry) record.resolve() // the server forgets a closed socket's subscriptions
+      else if (held.get(keyOf(record.entry)) === record.entry) record.entry.inflight = null
+      else settle(record.entry, 'reject', new RealtimeError({ code: 'disconnected' }))
+    }
+    requests.clear()
+    if (status === 'open') emit({ type: REALTIME_DISCONNECTED, payload: { code, reason } })
+    return old
+  }
+
+  function retry() {
+    status = 'waiting'
+    const ceiling = Math.min(config.maxDelay, config.minDelay * 2 ** attempt++)
+    retryTimer = setTimeout(open, ceiling / 2 + (Math.random() * ceiling) / 2)
+  }
+
+  function loggedOut() {
+    status = 'logged_out'
+    const error = new RealtimeError({ code: 'logged_out', detail: 'The session ended.' })
+    for (const entry of held.values()) settle(entry, 'reject', error)
+    held.clear()
+    versions.clear()
+    emit({ type: LOGGED_OUT })
+  }
+
+  function request(record) {
+    const id = ++lastId
+    requests.set(id, record)
+    if (record.entry) record.entry.inflight = id
+    outbox.push({ ...record.message, request_id: id })
+    flush()
+  }
+
+  /** Sends what the token bucket allows now, and the rest as it refills. */
+  function flush() {
+    const now = Date.now()
+    tokens = Math.min(config.sendBurst, tokens + ((now - refilled) / 1000) * config.sendRate)
+    refilled = now
+    while (outbox.length && tokens >= 1) {
+      tokens -= 1
+      socket.send(JSON.stringify(outbox.shift()))
+    }
+    if (outbox.length && !sendTimer) {
+      sendTimer = setTimeout(
+        () => {
+          sendTimer = null
+          flush()
+        },
+        ((1 - tokens) / config.sendRate) * 1000,
+      )
+    }
+  }
+
+  /** Records `version` for `k` if it is newer than the last (or as new, when `same` may pass). */
+  function advance(k, version, same) {
+    const last = versions.get(k)
+    if (last !== undefined && (version < last || (version === last && !same))) return false
+    versions.set(k, version)
+    return true
+  }
+
+  function receive(message) {
+    const { type, meta } = message
+    const record = requests.get(meta?.request_id)
+    if (record) return answered(message, record)
+    if (meta && typeof meta.version === 'number') {
+      const k = key(meta.model, meta.id)
+      const ends = type.startsWith('DELETE_')
+      // A DELETE carries the version of the last state, which the client may already hold.
+      if (!held.has(k) || !advance(k, meta.version, ends)) return
+      if (ends) forget(k)
+    }
+    emit(message)
+  }
+
+  function answered(message, record) {
+    const { request_id: id } = message.meta
+    requests.delete(id)
+    if (message.type === 'ERROR') return refused(message, record)
+    const { entry } = record
+    if (!entry) {
+      emit(message)
+      return record.resolve()
+    }
+    if (entry.inflight === id) entry.inflight = null
+    const k = keyOf(entry)
+    if (held.get(k) === entry && advance(k, message.payload.version, true)) emit(message)
+    settle(entry, 'resolve', message.payload)
+  }
+
+  function refused(message, record) {
+    const { payload } = message
+    const { model, id, action } = record.message
+    const k = key(model, id)
+    // Whether the request still says what the caller wants (they may have changed their mind).
+    const current = record.entry ? held.get(k) === record.entry : !held.has(k)
+    if (payload.code === 'throttled' && current) return request(record)
+    emit({ ...message, meta: { ...message.meta, model, id, action } })
+    if (payload.code === 'not_authenticated') {
+      teardown(CLOSE_LOGGED_OUT, payload.detail)?.close(1000)
+      return loggedOut()
+    }
+    const error = new RealtimeError(payload)
+    if (!record.entry) return record.reject(error)
+    if (current) {
+      // Deleted while the socket was down: tell the store, as the DELETE event would have.
+      if (versions.has(k) && payload.code === 'not_found') {
+        const meta = { model, id, reason: 'not_found' }
+        emit({ type: eventType('DELETE', model), payload: { id }, meta })
+      }
+      forget(k)
+    }
+    settle(record.entry, 'reject', error)
+  }
+
+  function forget(k) {
+    held.delete(k)
+    versions.delete(k)
+  }
+
+  function keyOf(entry) {
+    return key(entry.model, entry.id)
+  }
+
+  const client = {
+    get status() {
+      return status
+    },
+
+    subscribe(model, id) {
+      const k = key(model, id)
+      let entry = held.get(k)
+      if (!entry) held.set(k, (entry = { model, id, count: 0, waiters: [], inflight: null }))
+      entry.count += 1
+      return new Promise((resolve, reject) => {
+        entry.waiters.push({ resolve, reject })
+        if (status === 'open' && entry.inflight === null) {
+          request({ message: subscription(entry), entry })
+        }
+      })
+    },
+
+    unsubscribe(model, id) {
+      const k = key(model, id)
+      const entry = held.get(k)
+      if (!entry || --entry.count > 0) return Promise.resolve()
+      forget(k)
+      if (entry.inflight === null) {
+        settle(entry, 'reject', new RealtimeError({ code: 'unsubscribed' }))
+      }
+      if (status !== 'open') return Promise.resolve()
+      return new Promise((resolve, reject) => {
+        request({ message: { model, id, action: 'unsubscribe' }, resolve, reject })
+      })
+    },
+
+    listen(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+
+    reconnect() {
+      clearTimeout(retryTimer)
+      teardown(1000, 'reconnecting')?.close(1000)
+      attempt = 0
+      open()
+    },
+
+    close() {
+      clearTimeout(retryTimer)
+      teardown(1000, 'closed')?.close(1000)
+      status = 'closed'
+    },
+  }
+  open()
+  return client
+}
+
+function subscription({ model, id }) {
+  return { model, id, action: 'subscribe' }
+}
+
+function settle(entry, outcome, value) {
+  for (const waiter of entry.waiters.splice(0)) waiter[outcome](value)
+}
+
+/** A path becomes a ws(s) URL on the page's origin, where the session cookie is sent. */
+function resolveUrl(url) {
+  if (typeof location === 'undefined') return url
+  const resolved = new URL(url, location.href)
+  resolved.protocol = resolved.protocol.replace(/^http/, 'ws')
+  return resolved.href
+}

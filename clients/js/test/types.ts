@@ -1,0 +1,36 @@
+// Compiled by `tsc -p test` (part of `npm test`): the declarations fit Redux and the browser.
+import { applyMiddleware, createStore, type Reducer } from 'redux'
+
+import {
+  connect,
+  eventType,
+  realtimeMiddleware,
+  RealtimeError,
+  type RealtimeAction,
+  type Snapshot,
+  type SubscribedAction,
+} from '@realtime-rest-backend/client'
+
+interface Foo {
+  id: string
+  bar: string
+  version: number
+}
+
+const reducer: Reducer<{ foo?: Foo }> = (state = {}, action) =>
+  action.type === 'SUBSCRIBED' ? { foo: (action as SubscribedAction<Foo>).payload!.data } : state
+
+const client = connect({ url: '/ws/notifications/', WebSocket, minDelay: 250 })
+const store = createStore(reducer, applyMiddleware(realtimeMiddleware(client)))
+store.getState().foo?.bar satisfies string | undefined
+
+const snapshot: Promise<Snapshot<Foo>> = client.subscribe<Foo>('api.Foo', 'jR4nVq8w')
+snapshot.then(({ data }) => data.bar.toUpperCase())
+client.unsubscribe('api.Foo', 'jR4nVq8w') satisfies Promise<void>
+const stop: () => void = client.listen((action: RealtimeAction) => action.type)
+stop()
+client.status satisfies 'connecting' | 'open' | 'waiting' | 'logged_out' | 'closed'
+eventType('UPDATE', 'api.Foo') satisfies `UPDATE_${string}`
+new RealtimeError({ code: 'not_found', detail: 'No such object.' }).code satisfies string
+// @ts-expect-error: the model and the id are both needed
+client.subscribe('api.Foo')
