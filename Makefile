@@ -38,6 +38,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The schema does not depend on the key, but the settings refuse to load without one.
+schema: export SECRET_KEY ?= schema-only-secret-key
 schema: $(STAMP)
 	$(BIN)/python manage.py spectacular --file openapi/schema.yaml --validate --fail-on-warn
 
@@ -50,3 +52,34 @@ lock:
 
 clean:
 	rm -rf $(VENV) .coverage* htmlcov
+
+# The browser end-to-end test of the JS client (clients/js): its unit tests, then Chromium
+# against a real Daphne (tests/e2e). Uses Debian's Chromium, never a browser Playwright downloads.
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: e2e
+e2e: $(STAMP)
+	@command -v npm >/dev/null || { echo "make e2e needs Node 20+ and npm."; exit 1; }
+	@test -x $(CHROMIUM) || { echo "make e2e needs Chromium at $(CHROMIUM):" \
+		"apt-get install -y chromium (or set CHROMIUM=/path/to/chromium)."; exit 1; }
+	cd clients/js && npm ci --no-audit --no-fund
+	cd tests/e2e && npm ci --no-audit --no-fund
+	cd clients/js && npm test
+	cd tests/e2e && CHROMIUM=$(CHROMIUM) npm test
+
+# The benchmark of issue 6 (bench/README.md): ours against bare floors, on SQLite + in-memory
+# layer and on PostgreSQL + Redis. BENCH_QUICK=1 for a short run; BENCH_PROFILE=1 adds a py-spy
+# profile; BENCH_ARGS passes options (`.venv/bin/python -m bench.run --help`).
+.PHONY: bench
+BENCH_STAMP := $(VENV)/.bench-installed
+BENCH_NODE := bench/client/node_modules/.package-lock.json
+
+$(BENCH_STAMP): $(STAMP) bench/requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	touch $(BENCH_STAMP)
+
+$(BENCH_NODE): bench/client/package.json bench/client/package-lock.json
+	npm ci --prefix bench/client --no-audit --no-fund --loglevel=error
+
+bench: $(BENCH_STAMP) $(BENCH_NODE)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
