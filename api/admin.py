@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from api.models import Foo, User
+from api.models import Foo, Job, User
 
 admin.site.register(User, UserAdmin)
 
@@ -10,3 +10,11 @@ admin.site.register(User, UserAdmin)
 class FooAdmin(admin.ModelAdmin):
     list_display = ["bar", "owner", "version", "updated_at"]
     readonly_fields = ["version"]
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["kind", "owner", "state", "done", "total", "created_at", "finished_at"]
+    list_filter = ["state", "kind"]
+    exclude = ["input"]
+    readonly_fields = ["version", "task_id", "heartbeat_at", "attempts"]

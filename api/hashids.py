@@ -1,7 +1,7 @@
 """Public ids: a model's primary key, encoded with a salt of its own.
 
-The salt includes the model's label, so Foo 1 and User 1 have different ids and an id of one
-model never decodes as another's.
+The salt includes the model's label, so Foo 1 and User 1 have different ids, and an id of one
+model does not decode to the same key in another (it is refused, or names some other key).
 """
 
 from functools import cache
@@ -25,8 +25,6 @@ def decode(model, hashid) -> int | None:
     """The primary key behind `hashid`, or None for anything that is not one of this model's ids."""
     if not isinstance(hashid, str):
         return None
+    # Hashids only decodes the exact spelling it hands out; one of several numbers is not an id.
     decoded = _codec(model._meta.label).decode(hashid)
-    # Hashids also decodes non-canonical spellings; only the exact id we hand out is valid.
-    if len(decoded) != 1 or encode(model, decoded[0]) != hashid:
-        return None
-    return decoded[0]
+    return decoded[0] if len(decoded) == 1 else None

@@ -1,20 +1,88 @@
-"""Reusable OpenAPI pieces: the error bodies every endpoint can answer with."""
+"""Reusable OpenAPI pieces: the error bodies every endpoint can answer with, and the headers."""
 
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    inline_serializer,
+)
 from rest_framework import serializers
 
 Detail = inline_serializer("Detail", {"detail": serializers.CharField()})
-FieldErrors = inline_serializer(
-    "FieldErrors",
-    {
-        "non_field_errors": serializers.ListField(child=serializers.CharField(), required=False),
-    },
+
+
+class FieldErrorsSerializer(serializers.Serializer):
+    """Documentation only: DRF's validation errors, a list of messages per field name."""
+
+
+class FieldErrorsExtension(OpenApiSerializerExtension):
+    """The field names of an error body are the request's, so it is a map, not fixed properties.
+
+    Its values being lists also tells it apart from `Detail` in `Invalid`'s oneOf.
+    """
+
+    target_class = FieldErrorsSerializer
+
+    def get_name(self, auto_schema, direction):
+        return "FieldErrors"
+
+    def map_serializer(self, auto_schema, direction):
+        return {
+            "type": "object",
+            "description": "Messages per field name; `non_field_errors` for the body as a whole.",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        }
+
+
+class ClosedSerializerExtension(OpenApiSerializerExtension):
+    """The public profile lists all its properties, so that `AnyUser`'s oneOf can tell it from the
+    full profile (which would otherwise match both)."""
+
+    target_class = "api.serializers.PublicUserSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
+
+
+Invalid = PolymorphicProxySerializer(
+    "Invalid",
+    serializers=[FieldErrorsSerializer, Detail],
+    resource_type_field_name=None,
 )
 
 NOT_AUTHENTICATED = OpenApiResponse(Detail, description="Not logged in, or no CSRF token.")
 NOT_FOUND = OpenApiResponse(Detail, description="No such object, or not yours (the same to you).")
 INVALID = OpenApiResponse(
-    FieldErrors, description="Invalid input: a list of messages per field name."
+    Invalid, description="Invalid input: messages per field name, or a `detail` for bad JSON."
 )
+NO_SUCH_PAGE = OpenApiResponse(Detail, description="No such page: `page` is out of range.")
 PRECONDITION_FAILED = OpenApiResponse(Detail, description="If-Match is stale.")
 TOO_LARGE = OpenApiResponse(Detail, description="The request body is too large.")
+UNSUPPORTED_MEDIA_TYPE = OpenApiResponse(Detail, description="The body is not `application/json`.")
+
+# The errors of any request with a body, besides those of its view.
+BODY_ERRORS = {400: INVALID, 413: TOO_LARGE, 415: UNSUPPORTED_MEDIA_TYPE}
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="An ETag from a previous response; the request fails with 412 if it is stale.",
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The object's version; send it back as If-Match to change the object.",
+    response=[200, 201],
+)
+LOCATION = OpenApiParameter(
+    "Location",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The new object's URL.",
+    response=[201],
+)

@@ -2,7 +2,7 @@ from django.contrib.auth import authenticate
 from rest_framework import serializers
 
 from api.fields import HashidField
-from api.models import Foo, User
+from api.models import Foo, Job, User
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -65,3 +65,48 @@ class LoginSerializer(serializers.Serializer):
             )
         data["user"] = user
         return data
+
+
+class JobProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField(read_only=True)
+    total = serializers.IntegerField(read_only=True, allow_null=True)
+    percent = serializers.FloatField(read_only=True, allow_null=True)
+
+
+class JobSerializer(serializers.ModelSerializer):
+    """A background job as its owner sees it, over REST and in UPDATE_JOB events."""
+
+    id = HashidField(Job, read_only=True)
+    progress = JobProgressSerializer(source="*", read_only=True)
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "kind",
+            "state",
+            "progress",
+            "message",
+            "result",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "version",
+        ]
+        read_only_fields = fields
+
+
+MAX_IMPORT_ITEMS = 100_000
+
+
+class FooImportSerializer(serializers.Serializer):
+    """The envelope of an import. Each item is validated as a new Foo later, by the job: an
+    invalid item is listed in the job's result and does not stop the import."""
+
+    items = serializers.ListField(
+        child=serializers.DictField(),
+        allow_empty=False,
+        max_length=MAX_IMPORT_ITEMS,
+        help_text=f'Up to {MAX_IMPORT_ITEMS:,} new Foos, such as `{{"bar": "..."}}`.',
+    )

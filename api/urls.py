@@ -2,8 +2,11 @@ from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from api.views.auth import CsrfView, LoginView, LogoutView, MeView
+from api.views.errors import unknown_endpoint
 from api.views.foos import FooViewSet
 from api.views.health import HealthView
+from api.views.imports import FooImportView
+from api.views.jobs import JobViewSet
 from api.views.users import UserViewSet
 
 
@@ -18,6 +21,7 @@ class OptionalSlashRouter(SimpleRouter):
 router = OptionalSlashRouter()
 router.register("foo", FooViewSet, basename="foo")
 router.register("users", UserViewSet, basename="user")
+router.register("jobs", JobViewSet, basename="job")
 
 urlpatterns = [
     re_path(r"^auth/csrf/?$", CsrfView.as_view(), name="auth-csrf"),
@@ -25,5 +29,8 @@ urlpatterns = [
     re_path(r"^auth/logout/?$", LogoutView.as_view(), name="auth-logout"),
     re_path(r"^auth/me/?$", MeView.as_view(), name="auth-me"),
     re_path(r"^health/?$", HealthView.as_view(), name="health"),
+    # Before the router's, whose `foo/<id>` would take it.
+    re_path(r"^foo/import/?$", FooImportView.as_view(), name="foo-import"),
     *router.urls,
+    re_path(r"", unknown_endpoint),
 ]

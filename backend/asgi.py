@@ -25,3 +25,10 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+from api.jobs import embedded  # noqa: E402
+from api.jobs.conf import jobs_setting  # noqa: E402
+
+if jobs_setting("EMBEDDED_WORKER"):
+    # Without Redis, only this process's sockets can hear a job's events: run jobs here too.
+    embedded.start_with_server()

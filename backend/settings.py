@@ -6,6 +6,7 @@ self-contained development server: SQLite and the in-memory channel layer.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -53,10 +54,14 @@ INSTALLED_APPS = [
     "channels",
     "realtime",
     "api",
+    # After `api`, whose `db_worker` command extends theirs (it also reaps dead jobs).
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -89,13 +94,25 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Wait for a lock rather than fail at once when the web process and a worker both write,
+    # and take the write lock when a transaction begins: a transaction that reads, then writes,
+    # cannot wait for a lock it would need to upgrade, and fails with "database is locked".
+    # The test database is a file so that servers started by the tests share it.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["TEST"] = {
+        "NAME": Path(tempfile.gettempdir()) / f"realtime-test-{os.getpid()}.sqlite3"
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A pooled connection costs a fraction of a fresh one under load; the pool replaces
     # CONN_MAX_AGE, which Django refuses alongside it.
     DATABASES["default"]["OPTIONS"] = {
         "pool": {
             "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
             "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10")),
+            # How long a request waits for a connection (psycopg's default is 30 s): with the
+            # database down, /api/health must answer 503 before a load balancer gives up on it.
+            "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "5")),
         }
     }
 
@@ -127,6 +144,27 @@ else:
         }
     }
 
+# Background jobs run through Django's task framework (the django-tasks backport: moving to
+# Django 6's django.tasks is an import change), queued in this database and run by
+# `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Each JOBS_<NAME> variable sets JOBS["<NAME>"]; the defaults are in api/jobs/conf.py.
+JOBS = {
+    name: cast(os.environ[f"JOBS_{name}"])
+    for name, cast in {
+        "PROGRESS_RATE": float,
+        "HEARTBEAT_TIMEOUT": float,
+        "REAP_INTERVAL": float,
+        "MAX_ATTEMPTS": int,
+        "IMPORT_BATCH_SIZE": int,
+    }.items()
+    if f"JOBS_{name}" in os.environ
+}
+# Without Redis, events only reach sockets of the process that sends them, so the web process
+# runs the jobs itself (see backend/asgi.py). With Redis, run `manage.py db_worker` beside it.
+JOBS["EMBEDDED_WORKER"] = env_bool("JOBS_EMBEDDED_WORKER", not REDIS_URL)
+
 AUTH_USER_MODEL = "api.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -147,11 +185,15 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Daphne serves no static files; WhiteNoise serves the admin's and Swagger UI's straight from
+# the installed apps, so that no collectstatic step is needed anywhere.
+WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Request bodies above this size are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BYTES", str(2 * 1024 * 1024)))
+# The same for an import: up to 100,000 items.
+IMPORT_MAX_REQUEST_BYTES = int(os.environ.get("IMPORT_MAX_REQUEST_BYTES", str(16 * 1024 * 1024)))
 
 HASHIDS_SALT = os.environ.get("HASHIDS_SALT", SECRET_KEY)
 
@@ -177,6 +219,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"Availability": "api.views.health.STATES"},
 }
 
 LOGGING = {

@@ -5,19 +5,22 @@ An audience answers the same question twice: in SQL when a user subscribes or re
 socket's access without a query per subscriber.
 """
 
+from abc import ABC, abstractmethod
+
 from django.db.models import QuerySet
 
 EVERYONE = None
 """`members()` value meaning: every authenticated user."""
 
 
-class Audience:
+class Audience(ABC):
+    @abstractmethod
     def filter(self, queryset: QuerySet, user) -> QuerySet:
-        raise NotImplementedError
+        """The objects of `queryset` whose audience includes `user`."""
 
+    @abstractmethod
     def members(self, instance) -> frozenset[int] | None:
-        """Primary keys of the users in the audience, or EVERYONE."""
-        raise NotImplementedError
+        """Primary keys of the users in the audience of `instance`, or EVERYONE."""
 
 
 class Owner(Audience):

@@ -8,8 +8,9 @@ DEFAULTS = {
     # A client message larger than this closes the socket with 1009 (message too big).
     "MAX_MESSAGE_BYTES": 64 * 1024,
     # Client messages a socket may send: a burst of this many, refilled at this rate per second.
-    "THROTTLE_BURST": 20,
-    "THROTTLE_RATE": 10.0,
+    # The burst lets a reconnecting client resubscribe to everything it held at once.
+    "THROTTLE_BURST": 200,
+    "THROTTLE_RATE": 20.0,
 }
 
 

@@ -1,9 +1,11 @@
+import asyncio
 import json
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from realtime import notifications
+from realtime import errors, notifications
 from realtime.conf import realtime_setting
 from realtime.hub import get_hub
 from realtime.serializers import SubscriptionSerializer
@@ -19,23 +21,42 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
     decide visibility, the hub delivers events, `realtime.notifications` shapes them.
     """
 
+    # No channel of its own: the process's hub receives for every socket, so a socket costs no
+    # channel-layer receive of its own.
+    channel_layer_alias = None
+
     async def connect(self):
-        self.subscriptions: dict[str, tuple] = {}
+        self.subscriptions: dict[str, str] = {}
+        # Events that arrive while a subscription's snapshot is read, by group.
+        self.pending: dict[str, list] = {}
         self.throttle = TokenBucket(
             realtime_setting("THROTTLE_BURST"), realtime_setting("THROTTLE_RATE")
         )
         self.hub = None
         user = self.scope["user"]
+        if not user.is_authenticated:
+            return await self.accept()
+        self.user_pk = user.pk
+        expiry = await database_sync_to_async(self.scope["session"].get_expiry_date)()
+        self.hub = get_hub()
+        self.session_timer = asyncio.get_running_loop().call_later(
+            expiry.timestamp() - time.time(), self.session_expired
+        )
+        # Joined before the handshake completes, so that nothing committed after the client
+        # sees the socket open is missed; what arrives before is held until then.
+        for group in self.own_groups():
+            self.pending[group] = []
+            await self.hub.join(group, self)
         await self.accept()
-        if user.is_authenticated:
-            self.user_pk = user.pk
-            session = self.scope["session"]
-            self.session_expires_at = (
-                await database_sync_to_async(session.get_expiry_date)()
-            ).timestamp()
-            self.hub = get_hub()
-            await self.hub.join(notifications.user_group(user.pk), self)
-            await self.hub.join(notifications.session_group(session.session_key), self)
+        for group in self.own_groups():
+            await self.release(group)
+
+    def own_groups(self) -> list[str]:
+        """The groups every socket of an authenticated user is in, subscribed or not."""
+        return [
+            notifications.user_group(self.user_pk),
+            notifications.session_group(self.scope["session"].session_key),
+        ]
 
     async def disconnect(self, code):
         await self.detach()
@@ -44,84 +65,73 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         await self.detach()
         await super().close(code, reason)
 
+    def session_expired(self) -> None:
+        self.closing = asyncio.ensure_future(self.close(notifications.CLOSE_LOGGED_OUT))
+
     async def detach(self):
         if self.hub is not None:
+            self.session_timer.cancel()
             hub, self.hub = self.hub, None
-            await hub.detach(
-                self,
-                [
-                    *self.subscriptions,
-                    notifications.user_group(self.user_pk),
-                    notifications.session_group(self.scope["session"].session_key),
-                ],
-            )
+            for group in [*self.subscriptions, *self.own_groups()]:
+                await hub.leave(group, self)
             self.subscriptions.clear()
-
-    async def forget(self, group):
-        """Drop a subscription the server ended (deletion, lost access)."""
-        if self.subscriptions.pop(group, None) is not None:
-            await self.hub.leave(group, self)
 
     async def receive(self, text_data=None, bytes_data=None):
         size = len(text_data.encode()) if text_data is not None else len(bytes_data)
         if size > realtime_setting("MAX_MESSAGE_BYTES"):
             return await self.close(CLOSE_MESSAGE_TOO_BIG)
-        if not self.throttle.take():
-            return await self.send_error("throttled", "Too many messages; slow down.")
-        if text_data is None:
-            return await self.send_error("parse_error", "Send JSON text frames, not binary.")
+        request_id = None
         try:
-            content = json.loads(text_data)
-        except ValueError:
-            return await self.send_error("parse_error", "The message is not valid JSON.")
-        await self.receive_json(content)
-
-    async def receive_json(self, content):
-        if not isinstance(content, dict):
-            return await self.send_error("invalid", "Send a JSON object.")
-        message = SubscriptionSerializer(data=content)
-        if not message.is_valid():
-            # Echo the request id when it is itself valid, so the client can match the error.
-            request_id = None if "request_id" in message.errors else content.get("request_id")
-            return await self.send_error(
-                "invalid", "The message is not a valid subscription.", message.errors, request_id
-            )
-        request = message.validated_data
-        request_id = request.get("request_id")
-        if self.hub is None:
-            return await self.send_error(
-                "not_authenticated", "Log in to subscribe.", request_id=request_id
-            )
-        if request["action"] == "unsubscribe":
-            return await self.unsubscribe(request)
-        await self.subscribe(request)
+            if not self.throttle.take():
+                raise errors.Throttled
+            if text_data is None:
+                raise errors.ParseError("Send JSON text frames, not binary.")
+            try:
+                content = json.loads(text_data)
+            except ValueError:
+                raise errors.ParseError from None
+            if not isinstance(content, dict):
+                raise errors.Invalid("Send a JSON object.")
+            message = SubscriptionSerializer(data=content)
+            if not message.is_valid():
+                # Echo the request id when it is itself valid, so the client can match the error.
+                if "request_id" not in message.errors:
+                    request_id = content.get("request_id")
+                raise errors.Invalid(errors=message.errors)
+            request = message.validated_data
+            request_id = request.get("request_id")
+            if self.hub is None:
+                raise errors.NotAuthenticated
+            if request["action"] == "unsubscribe":
+                await self.unsubscribe(request)
+            else:
+                await self.subscribe(request)
+        except errors.SocketError as error:
+            await self.send_error(error, request_id)
 
     async def subscribe(self, request):
         model, pk, request_id = request["model"], request["pk"], request.get("request_id")
         group = notifications.group_name(model, pk)
-        if group not in self.subscriptions and len(self.subscriptions) >= realtime_setting(
-            "MAX_SUBSCRIPTIONS"
-        ):
-            return await self.send_error(
-                "too_many_subscriptions",
-                f"A socket may hold {realtime_setting('MAX_SUBSCRIPTIONS')} subscriptions; "
-                "unsubscribe from some first.",
-                request_id=request_id,
-            )
-        if not await self.is_visible(model, pk):
-            return await self.send_error("not_found", "No such object.", request_id=request_id)
-        self.subscriptions[group] = (model, request["id"])
-        await self.hub.join(group, self)
+        if group not in self.subscriptions:
+            if len(self.subscriptions) >= realtime_setting("MAX_SUBSCRIPTIONS"):
+                raise errors.TooManySubscriptions
+            # Join before reading, and hold back what arrives meanwhile: an event committed
+            # after the read is replayed, one committed before it is dropped as older.
+            self.subscriptions[group] = request["id"]
+            self.pending[group] = []
+            await self.hub.join(group, self)
+        snapshot = await self.snapshot(model, pk)
+        if snapshot is None:
+            self.pending.pop(group, None)
+            await self.forget(group)
+            raise errors.NotFound
         if request_id is not None:
-            snapshot = await self.snapshot(model, pk)
-            if snapshot is None:
-                await self.forget(group)
-                return await self.send_error("not_found", "No such object.", request_id=request_id)
             await self.send_event("SUBSCRIBED", snapshot, {"request_id": request_id})
+        if group in self.pending:
+            await self.release(group, after_version=snapshot["version"])
 
     async def unsubscribe(self, request):
-        group = notifications.group_name(request["model"], request["pk"])
-        await self.forget(group)
+        await self.forget(notifications.group_name(request["model"], request["pk"]))
         if "request_id" in request:
             await self.send_event(
                 "UNSUBSCRIBED",
@@ -129,9 +139,27 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
                 {"request_id": request["request_id"]},
             )
 
-    @database_sync_to_async
-    def is_visible(self, model, pk) -> bool:
-        return model.visible_to(self.scope["user"]).filter(pk=pk).exists()
+    async def forget(self, group):
+        if self.subscriptions.pop(group, None) is not None:
+            await self.hub.leave(group, self)
+
+    async def release(self, group: str, after_version: int = 0) -> None:
+        """Delivers the events held for `group`, but for changes no newer than `after_version`."""
+        for message, frame in self.pending.pop(group):
+            if message["ends"] or message["version"] > after_version:
+                await self.deliver(group, message, frame)
+
+    async def deliver(self, group: str, message: dict, frame: list | None) -> None:
+        """An event for `group` from the hub; `frame` is this user's, None if they lost access."""
+        if group in self.pending:
+            return self.pending[group].append((message, frame))
+        if frame is None:
+            await self.forget(group)
+            return await self.send(text_data=message["gone"])
+        if frame[1] is not None:
+            await self.send(text_data=frame[1])
+        if message["ends"]:
+            await self.forget(group)
 
     @database_sync_to_async
     def snapshot(self, model, pk) -> dict | None:
@@ -151,10 +179,10 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             text_data=notifications.encode({"type": event_type, "payload": payload, "meta": meta})
         )
 
-    async def send_error(self, code, detail, errors=None, request_id=None):
-        payload = {"code": code, "detail": detail}
-        if errors:
-            payload["errors"] = errors
+    async def send_error(self, error: errors.SocketError, request_id) -> None:
+        payload = {"code": error.code, "detail": error.detail}
+        if error.errors:
+            payload["errors"] = error.errors
         meta = {} if request_id is None else {"request_id": request_id}
         await self.send(
             text_data=notifications.encode(

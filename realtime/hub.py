@@ -9,7 +9,6 @@ local sockets, checking each socket's access in memory.
 
 import asyncio
 import logging
-import time
 import weakref
 
 from channels.layers import get_channel_layer
@@ -25,24 +24,29 @@ def get_hub() -> "Hub":
     loop = asyncio.get_running_loop()
     hub = _hubs.get(loop)
     if hub is None:
-        hub = _hubs[loop] = Hub()
+        hub = _hubs[loop] = Hub(loop)
     return hub
 
 
 class Hub:
-    def __init__(self):
+    """Lives as long as its event loop: one idle blocking read per process is cheaper and safer
+    than stopping and restarting the layer's receive as sockets come and go."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
         self.layer = get_channel_layer()
         self.groups: dict[str, set] = {}
-        self.sockets: set = set()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._channel = asyncio.ensure_future(self.layer.new_channel(prefix="realtime.hub."))
+        # The default prefix: channels_redis reads all of a process's channels through one
+        # shared key, so a channel with a prefix of its own would starve behind the others.
+        self._channel = asyncio.ensure_future(self.layer.new_channel())
         self._receiver = asyncio.ensure_future(self._receive())
+        # A hub whose receive has ended (its loop closing, or the layer failing) is not
+        # handed to new sockets.
+        self._receiver.add_done_callback(lambda _: _hubs.pop(loop, None))
 
     def _lock(self, group: str) -> asyncio.Lock:
-        lock = self._locks.get(group)
-        if lock is None:
-            lock = self._locks[group] = asyncio.Lock()
-        return lock
+        """Serialises joins and leaves of one group, so that the layer sees them in order."""
+        return self._locks.setdefault(group, asyncio.Lock())
 
     async def join(self, group: str, socket) -> None:
         async with self._lock(group):
@@ -51,26 +55,14 @@ class Hub:
                 await self.layer.group_add(group, await self._channel)
                 members = self.groups[group] = set()
             members.add(socket)
-            self.sockets.add(socket)
 
     async def leave(self, group: str, socket) -> None:
         async with self._lock(group):
-            members = self.groups.get(group)
-            if members is None or socket not in members:
-                return
+            members = self.groups[group]
             members.discard(socket)
             if not members:
                 del self.groups[group]
                 await self.layer.group_discard(group, await self._channel)
-
-    async def detach(self, socket, groups) -> None:
-        """Leave all `groups` for a closing socket; the last socket out stops the hub."""
-        for group in groups:
-            await self.leave(group, socket)
-        self.sockets.discard(socket)
-        if not self.sockets:
-            self._receiver.cancel()
-            _hubs.pop(asyncio.get_running_loop(), None)
 
     async def _receive(self) -> None:
         channel = await self._channel
@@ -83,31 +75,23 @@ class Hub:
 
     async def _deliver(self, message: dict) -> None:
         group = message["group"]
-        now = time.time()
-        texts: dict[int, str | None] = {}
+        frames: dict[int, list | None] = {}
         for socket in list(self.groups.get(group, ())):
-            if socket.session_expires_at <= now:
-                await socket.close(notifications.CLOSE_LOGGED_OUT)
-                continue
-            if socket.user_pk not in texts:
-                texts[socket.user_pk] = _frame_for(message["frames"], socket.user_pk)
-            text = texts[socket.user_pk]
-            if text is None:
-                await socket.forget(group)
-                await socket.send(text_data=message["gone"])
-                continue
-            await socket.send(text_data=text)
-            if message["ends"]:
-                await socket.forget(group)
+            if socket.user_pk not in frames:
+                frames[socket.user_pk] = _frame_for(message["frames"], socket.user_pk)
+            await socket.deliver(group, message, frames[socket.user_pk])
 
     async def _close(self, message: dict) -> None:
         for socket in list(self.groups.get(message["group"], ())):
             await socket.close(message["code"])
 
 
-def _frame_for(frames: list, user_pk: int) -> str | None:
-    """The first frame whose audience includes the user; None if they may see none."""
-    for members, text in frames:
-        if members is None or user_pk in members:
-            return text
+def _frame_for(frames: list, user_pk: int) -> list | None:
+    """The first frame whose audience includes the user; None if they may see none.
+
+    A frame is `[members, text]`: members None for every authenticated user, text None when the
+    change shows nothing new in that representation."""
+    for frame in frames:
+        if frame[0] is None or user_pk in frame[0]:
+            return frame
     return None

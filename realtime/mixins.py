@@ -17,16 +17,36 @@ class Representation:
     audience includes them, over REST and over the socket alike.
     """
 
-    def __init__(self, serializer: str | type, audience: Audience):
+    def __init__(self, serializer: str, audience: Audience):
         self._serializer = serializer
         self.audience = audience
 
     @cached_property
     def serializer_class(self):
-        # A dotted path, because serializers import the models that declare them.
-        if isinstance(self._serializer, str):
-            return import_string(self._serializer)
-        return self._serializer
+        # Named by dotted path, because serializers import the models that declare them.
+        return import_string(self._serializer)
+
+    @cached_property
+    def id_field(self):
+        """The serializer's `id` field: it renders and decodes the object's public id."""
+        return self.serializer_class().fields["id"]
+
+    @cached_property
+    def reads(self) -> frozenset[str] | None:
+        """The model fields the serializer shows, by field name; None if it reads the whole
+        object (a `source="*"` field), so that any change may show."""
+        model = self.serializer_class.Meta.model
+        names = {field.attname: field.name for field in model._meta.concrete_fields}
+        sources = set()
+        for field in self.serializer_class().fields.values():
+            if field.source == "*":
+                return None
+            source = field.source.split(".")[0]
+            sources.add(names.get(source, source))
+        return frozenset(sources)
+
+    def shows_any(self, changed: set[str] | None) -> bool:
+        return changed is None or self.reads is None or not self.reads.isdisjoint(changed)
 
     def shown_to(self, instance, user_pk: int) -> bool:
         members = self.audience.members(instance)
@@ -45,9 +65,10 @@ class SubscribableQuerySet(models.QuerySet):
             pks = list(self.select_for_update().values_list("pk", flat=True))
             changed = self.model._default_manager.filter(pk__in=pks)
             count = changed.update(version=F("version") + 1, **fields)
-            if set(fields) & set(self.model.tracker.fields):
+            tracked = set(fields) & set(self.model.tracker.fields)
+            if tracked:
                 for instance in changed:
-                    notifications.notify_update(instance)
+                    notifications.notify_update(instance, tracked)
         return count
 
 
@@ -62,6 +83,10 @@ class Subscribable(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
 
     realtime_representations: tuple[Representation, ...] = ()
+
+    # A feed model's events, from its creation on, reach every socket of its audience's users
+    # whether or not they subscribed (a user's jobs, say). Its first audience must name users.
+    realtime_feed = False
 
     objects = SubscribableQuerySet.as_manager()
 
@@ -94,10 +119,6 @@ class Subscribable(models.Model):
             or_, (rep.audience.filter(base, user) for rep in cls.realtime_representations)
         )
 
-    def representation_for(self, user_pk: int) -> Representation | None:
-        if not self.is_realtime_visible():
-            return None
-        for representation in self.realtime_representations:
-            if representation.shown_to(self, user_pk):
-                return representation
-        return None
+    def representation_for(self, user_pk: int) -> Representation:
+        """The representation of this object shown to a user it is visible to."""
+        return next(rep for rep in self.realtime_representations if rep.shown_to(self, user_pk))

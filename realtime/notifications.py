@@ -44,12 +44,7 @@ def encode(message: dict) -> str:
 
 
 def public_id(instance) -> str:
-    return (
-        instance.realtime_representations[0]
-        .serializer_class()
-        .fields["id"]
-        .to_representation(instance.pk)
-    )
+    return instance.realtime_representations[0].id_field.to_representation(instance.pk)
 
 
 def meta(instance, **extra) -> dict:
@@ -72,24 +67,26 @@ def gone_text(instance, reason: str) -> str:
     )
 
 
-def update_message(instance) -> dict:
-    """The layer message of a change: one text per representation, with who may read it."""
+def update_message(instance, changed: set[str] | None) -> dict:
+    """The layer message of a change: one text per representation, with who may read it.
+
+    A representation that shows none of the `changed` fields gets no text: its audience keeps
+    access but is sent nothing (an email change is news to its owner only).
+    """
     frames = []
     if instance.is_realtime_visible():
         event = event_type("UPDATE", instance)
         event_meta = meta(instance)
         for representation in instance.realtime_representations:
-            payload = representation.serializer_class(instance).data
+            text = None
+            if representation.shows_any(changed):
+                payload = representation.serializer_class(instance).data
+                text = encode({"type": event, "payload": payload, "meta": event_meta})
             members = representation.audience.members(instance)
-            frames.append(
-                [
-                    None if members is None else sorted(members),
-                    encode({"type": event, "payload": payload, "meta": event_meta}),
-                ]
-            )
+            frames.append([None if members is None else sorted(members), text])
     return {
         "type": EVENT,
-        "group": group_name(type(instance), instance.pk),
+        "version": instance.version,
         "frames": frames,
         "gone": gone_text(instance, "access_lost"),
         "ends": False,
@@ -99,7 +96,7 @@ def update_message(instance) -> dict:
 def delete_message(instance) -> dict:
     return {
         "type": EVENT,
-        "group": group_name(type(instance), instance.pk),
+        "version": instance.version,
         "frames": [[None, gone_text(instance, "deleted")]],
         "gone": None,
         "ends": True,
@@ -114,17 +111,32 @@ def broadcast(group: str, message: dict) -> None:
         logger.exception("Could not send %s to group %s", message["type"], group)
 
 
-def send_on_commit(message: dict) -> None:
-    transaction.on_commit(lambda: broadcast(message["group"], message))
+def targets(instance) -> list[str]:
+    """The groups an event of `instance` goes to: the object's own, or for a feed model the
+    groups of its audience's users, so that every socket of theirs hears of it unasked."""
+    if instance.realtime_feed:
+        members = instance.realtime_representations[0].audience.members(instance)
+        return [user_group(pk) for pk in sorted(members)]
+    return [group_name(type(instance), instance.pk)]
 
 
-def notify_update(instance) -> None:
-    send_on_commit(update_message(instance))
+def send_on_commit(group: str, message: dict) -> None:
+    message = {**message, "group": group}
+    transaction.on_commit(lambda: broadcast(group, message))
+
+
+def notify_update(instance, changed: set[str] | None = None) -> None:
+    """Send `instance`'s change on commit; `changed` names the changed fields (None: any)."""
+    message = update_message(instance, changed)
+    for group in targets(instance):
+        send_on_commit(group, message)
 
 
 def notify_delete(instance) -> None:
-    send_on_commit(delete_message(instance))
+    message = delete_message(instance)
+    for group in targets(instance):
+        send_on_commit(group, message)
 
 
 def close_group(group: str, code: int = CLOSE_LOGGED_OUT) -> None:
-    transaction.on_commit(lambda: broadcast(group, {"type": CLOSE, "group": group, "code": code}))
+    send_on_commit(group, {"type": CLOSE, "code": code})

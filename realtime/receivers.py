@@ -10,8 +10,14 @@ from realtime import notifications, registry
 
 
 def on_save(sender, instance, created, **kwargs) -> None:
-    if not created and instance.tracker.changed():
-        notifications.notify_update(instance)
+    if created:
+        # Nobody can follow an object before it exists, except the audience of a feed.
+        if instance.realtime_feed:
+            notifications.notify_update(instance)
+        return
+    changed = instance.tracker.changed()
+    if changed:
+        notifications.notify_update(instance, set(changed))
 
 
 def on_delete(sender, instance, **kwargs) -> None:
@@ -28,8 +34,7 @@ def on_user_delete(sender, instance, **kwargs) -> None:
 
 
 def on_logout(sender, request, user, **kwargs) -> None:
-    if request.session.session_key:
-        notifications.close_group(notifications.session_group(request.session.session_key))
+    notifications.close_group(notifications.session_group(request.session.session_key))
 
 
 def on_session_delete(sender, instance, **kwargs) -> None:

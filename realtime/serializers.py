@@ -15,9 +15,6 @@ class RequestIdField(serializers.Field):
             raise serializers.ValidationError("Must be at most 100 characters.")
         return data
 
-    def to_representation(self, value):
-        return value
-
 
 class SubscriptionSerializer(serializers.Serializer):
     """A client's `{"model", "id", "action"?, "request_id"?}` message."""
@@ -37,8 +34,7 @@ class SubscriptionSerializer(serializers.Serializer):
         return model
 
     def validate(self, data):
-        representation = data["model"].realtime_representations[0]
-        id_field = representation.serializer_class().fields["id"]
+        id_field = data["model"].realtime_representations[0].id_field
         try:
             data["pk"] = id_field.to_internal_value(data["id"])
         except serializers.ValidationError as error:

@@ -1,8 +1,10 @@
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.db import connections
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -10,11 +12,65 @@ from api.models import Foo, User
 from backend.asgi import application
 
 PASSWORD = "correct horse battery staple"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests of PostgreSQL or Redis behaviour run on the leg that has them (`make test` runs
+    both when TEST_DATABASE_URL / TEST_REDIS_URL are set; CI always sets them)."""
+    legs = {
+        "postgres": (
+            settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql",
+            "needs PostgreSQL: runs on the TEST_DATABASE_URL leg",
+        ),
+        "redis": (bool(settings.REDIS_URL), "needs Redis: runs on the TEST_REDIS_URL leg"),
+        "e2e": (
+            settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+            and bool(settings.REDIS_URL),
+            "end-to-end with worker processes: needs DATABASE_URL (PostgreSQL) and REDIS_URL",
+        ),
+    }
+    for item in items:
+        for marker, (available, reason) in legs.items():
+            if marker in item.keywords and not available:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
 ORIGIN = "http://localhost"
+
+
+class FastPasswordHasher(PBKDF2PasswordHasher):
+    """PBKDF2 at one iteration instead of a million (a third of a second per user). The count is
+    part of the hash, so a server process that a test starts still accepts these passwords."""
+
+    iterations = 1
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["tests.conftest.FastPasswordHasher"]
 
 
 def make_user(username: str, **fields) -> User:
     return User.objects.create_user(username, f"{username}@example.com", PASSWORD, **fields)
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """Every test runs in an event loop of its own, and channels_redis keeps asyncio locks on the
+    layer, bound to the loop that first used them; a server runs one loop for its life, a test
+    suite hundreds, so each test gets a layer of its own, as each server process does."""
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Closes PostgreSQL's connection pool before the test database is dropped (the pool would
+    keep it busy)."""
+    yield
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            if getattr(connection, "pool", None) is not None:
+                connection.close_pool()
 
 
 @pytest.fixture
@@ -49,6 +105,17 @@ def anonymous_api():
     return APIClient()
 
 
+class Socket(WebsocketCommunicator):
+    """A communicator with patient defaults: a loaded CI machine is slower than a laptop."""
+
+    # The `timeout` parameters are channels' own API, which these only give longer defaults.
+    async def receive_output(self, timeout=5):  # noqa: ASYNC109
+        return await super().receive_output(timeout)
+
+    async def receive_json_from(self, timeout=5):  # noqa: ASYNC109
+        return await super().receive_json_from(timeout)
+
+
 def session_cookie(user) -> str:
     client = Client()
     client.force_login(user)
@@ -66,7 +133,7 @@ async def open_socket(transactional_db):
         if user is not None or session_key is not None:
             key = session_key or await sync_to_async(session_cookie)(user)
             headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode()))
-        communicator = WebsocketCommunicator(application, "/ws/notifications/", headers=headers)
+        communicator = Socket(application, "/ws/notifications/", headers=headers)
         connected, _ = await communicator.connect()
         assert connected
         communicator.session_key = key if len(headers) > 1 else None

@@ -4,41 +4,49 @@ from django.conf import settings
 from django.contrib.auth import login, logout
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
-from rest_framework.permissions import AllowAny
+from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.schema import INVALID, NOT_AUTHENTICATED
+from api.schema import BODY_ERRORS, NOT_AUTHENTICATED
 from api.serializers import LoginSerializer, UserSerializer
+
+
+class CsrfChecked(permissions.BasePermission):
+    """Requires the CSRF token from anonymous callers too: DRF only checks it for callers that a
+    session authenticated. The check is DRF's own, so a failure is its usual JSON 403."""
+
+    def has_permission(self, request, view):
+        SessionAuthentication().enforce_csrf(request)
+        return True
 
 
 @method_decorator(ensure_csrf_cookie, name="get")
 class CsrfView(APIView):
     """Sets the `csrftoken` cookie; send its value as `X-CSRFToken` on unsafe requests."""
 
-    permission_classes = [AllowAny]
+    permission_classes = [permissions.AllowAny]
 
     @extend_schema(responses={204: None}, summary="Get a CSRF cookie")
     def get(self, request):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@method_decorator(csrf_protect, name="post")
 class LoginView(APIView):
     """Logs in with a session cookie.
 
-    CSRF is checked here too (DRF only checks it for authenticated users): a login form that any
-    site can post to lets an attacker log a victim into the attacker's account.
+    CSRF is checked here too: a login form that any site can post to lets an attacker log a
+    victim into the attacker's account.
     """
 
-    permission_classes = [AllowAny]
+    permission_classes = [permissions.AllowAny, CsrfChecked]
 
     @extend_schema(
         request=LoginSerializer,
-        responses={200: UserSerializer, 400: INVALID, 403: NOT_AUTHENTICATED},
+        responses={200: UserSerializer, **BODY_ERRORS, 403: NOT_AUTHENTICATED},
         summary="Log in",
     )
     def post(self, request):
@@ -63,8 +71,7 @@ class LogoutView(APIView):
 
 class MeView(APIView):
     @extend_schema(
-        responses={200: UserSerializer, 403: OpenApiResponse(description="Not logged in.")},
-        summary="The current user",
+        responses={200: UserSerializer, 403: NOT_AUTHENTICATED}, summary="The current user"
     )
     def get(self, request):
         return Response(UserSerializer(request.user).data)

@@ -3,15 +3,24 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
 from api.models import Foo
-from api.schema import INVALID, NOT_AUTHENTICATED, NOT_FOUND, PRECONDITION_FAILED
+from api.schema import (
+    BODY_ERRORS,
+    ETAG,
+    IF_MATCH,
+    LOCATION,
+    NO_SUCH_PAGE,
+    NOT_AUTHENTICATED,
+    NOT_FOUND,
+    PRECONDITION_FAILED,
+)
 from api.serializers import FooSerializer
-from api.views.mixins import IF_MATCH, VersionedMixin
+from api.views.mixins import VersionedMixin
 
 WRITE = {
-    "parameters": [IF_MATCH],
+    "parameters": [IF_MATCH, ETAG],
     "responses": {
         200: FooSerializer,
-        400: INVALID,
+        **BODY_ERRORS,
         403: NOT_AUTHENTICATED,
         404: NOT_FOUND,
         412: PRECONDITION_FAILED,
@@ -20,9 +29,17 @@ WRITE = {
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: FooSerializer(many=True), 403: NOT_AUTHENTICATED}),
-    create=extend_schema(responses={201: FooSerializer, 400: INVALID, 403: NOT_AUTHENTICATED}),
-    retrieve=extend_schema(responses={200: FooSerializer, 403: NOT_AUTHENTICATED, 404: NOT_FOUND}),
+    list=extend_schema(
+        responses={200: FooSerializer(many=True), 403: NOT_AUTHENTICATED, 404: NO_SUCH_PAGE}
+    ),
+    create=extend_schema(
+        parameters=[ETAG, LOCATION],
+        responses={201: FooSerializer, **BODY_ERRORS, 403: NOT_AUTHENTICATED},
+    ),
+    retrieve=extend_schema(
+        parameters=[ETAG],
+        responses={200: FooSerializer, 403: NOT_AUTHENTICATED, 404: NOT_FOUND},
+    ),
     update=extend_schema(**WRITE),
     partial_update=extend_schema(**WRITE),
     destroy=extend_schema(

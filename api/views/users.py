@@ -2,9 +2,9 @@ from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, e
 from rest_framework import mixins, permissions, viewsets
 
 from api.models import User
-from api.schema import INVALID, NOT_AUTHENTICATED, NOT_FOUND
+from api.schema import BODY_ERRORS, NOT_AUTHENTICATED, NOT_FOUND, Detail
 from api.serializers import PublicUserSerializer, UserSerializer
-from api.views.mixins import HashidLookupMixin
+from api.views.mixins import RowLockMixin
 
 ANY_USER = PolymorphicProxySerializer(
     "AnyUser",
@@ -21,7 +21,7 @@ class IsSelf(permissions.BasePermission):
 
 
 class UserViewSet(
-    HashidLookupMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+    RowLockMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
 ):
     """Active users. Each caller gets the representation the realtime layer would send them:
     the full profile for themself, the public one for anyone else."""
@@ -45,8 +45,8 @@ class UserViewSet(
         request=UserSerializer,
         responses={
             200: UserSerializer,
-            400: INVALID,
-            403: OpenApiResponse(description="Not logged in, or not your own profile."),
+            **BODY_ERRORS,
+            403: OpenApiResponse(Detail, description="Not logged in, or not your own profile."),
             404: NOT_FOUND,
         },
     )

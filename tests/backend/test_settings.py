@@ -1,0 +1,155 @@
+"""backend/settings.py, imported in a fresh process per environment (it reads it at import)."""
+
+import pytest
+
+from tests.processes import json_output, run_python
+
+NAMES = [
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "DATABASES",
+    "CHANNEL_LAYERS",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "DATA_UPLOAD_MAX_MEMORY_SIZE",
+    "HASHIDS_SALT",
+]
+SNAPSHOT = (
+    "import json; from backend import settings; "
+    f"print(json.dumps({{name: getattr(settings, name) for name in {NAMES!r}}}, default=str))"
+)
+
+
+def settings_with(**env) -> dict:
+    return json_output(run_python(SNAPSHOT, **env))
+
+
+def test_import_without_secret_key_fails_with_how_to_fix_it():
+    result = run_python("import backend.settings")
+
+    assert result.returncode != 0
+    assert (
+        "django.core.exceptions.ImproperlyConfigured: SECRET_KEY is not set. Set it in the "
+        "environment, or set DEBUG=1 for local development."
+    ) in result.stderr
+
+
+def test_empty_secret_key_counts_as_unset():
+    result = run_python("import backend.settings", SECRET_KEY="")
+
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_starts_without_secret_key_on_a_development_key():
+    loaded = settings_with(DEBUG="1")
+
+    assert loaded["DEBUG"] is True
+    assert loaded["SECRET_KEY"] == "insecure-development-key-never-use-in-production"
+
+
+@pytest.mark.parametrize(
+    ("value", "debug"), [("true", True), ("Yes", True), (" on ", True), ("0", False)]
+)
+def test_debug_reads_the_usual_spellings_of_a_boolean(value, debug):
+    assert settings_with(DEBUG=value, SECRET_KEY="x")["DEBUG"] is debug
+
+
+def test_the_default_is_production_like():
+    loaded = settings_with(SECRET_KEY="s3cret")
+
+    assert loaded["DEBUG"] is False
+    assert loaded["SECRET_KEY"] == "s3cret"
+    assert loaded["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
+    assert loaded["CSRF_TRUSTED_ORIGINS"] == []
+    assert loaded["SESSION_COOKIE_SECURE"] is True
+    assert loaded["CSRF_COOKIE_SECURE"] is True
+    assert loaded["DATA_UPLOAD_MAX_MEMORY_SIZE"] == 2 * 1024 * 1024
+    assert loaded["HASHIDS_SALT"] == "s3cret"
+
+
+def test_debug_sends_cookies_over_plain_http_unless_told_otherwise():
+    assert settings_with(DEBUG="1")["SESSION_COOKIE_SECURE"] is False
+    assert settings_with(DEBUG="1", SECURE_COOKIES="1")["SESSION_COOKIE_SECURE"] is True
+
+
+def test_host_lists_come_from_comma_separated_variables():
+    loaded = settings_with(
+        SECRET_KEY="x",
+        ALLOWED_HOSTS="api.example.com, www.example.com,",
+        CSRF_TRUSTED_ORIGINS="https://www.example.com",
+    )
+
+    assert loaded["ALLOWED_HOSTS"] == ["api.example.com", "www.example.com"]
+    assert loaded["CSRF_TRUSTED_ORIGINS"] == ["https://www.example.com"]
+
+
+def test_max_request_bytes_sets_the_body_limit():
+    assert (
+        settings_with(SECRET_KEY="x", MAX_REQUEST_BYTES="1000")["DATA_UPLOAD_MAX_MEMORY_SIZE"]
+        == 1000
+    )
+
+
+def test_hashids_salt_can_differ_from_the_secret_key():
+    assert settings_with(SECRET_KEY="x", HASHIDS_SALT="pepper")["HASHIDS_SALT"] == "pepper"
+
+
+def test_the_default_database_is_sqlite_without_a_pool():
+    database = settings_with(SECRET_KEY="x")["DATABASES"]["default"]
+
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert database["NAME"].endswith("db.sqlite3")
+    assert "pool" not in database.get("OPTIONS", {})
+
+
+def test_another_database_engine_is_configured_by_its_url_alone():
+    database = settings_with(SECRET_KEY="x", DATABASE_URL="mysql://app@db.internal/app")[
+        "DATABASES"
+    ]["default"]
+
+    assert database["ENGINE"] == "django.db.backends.mysql"
+    assert "OPTIONS" not in database or database["OPTIONS"] == {}
+
+
+def test_a_postgresql_database_url_gets_a_connection_pool():
+    database = settings_with(SECRET_KEY="x", DATABASE_URL="postgres://app:pw@db.internal:5432/app")[
+        "DATABASES"
+    ]["default"]
+
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert (database["HOST"], database["PORT"], database["NAME"]) == ("db.internal", 5432, "app")
+    assert database["OPTIONS"] == {"pool": {"min_size": 2, "max_size": 10, "timeout": 5.0}}
+    # Django refuses CONN_MAX_AGE alongside a pool.
+    assert database["CONN_MAX_AGE"] == 0
+
+
+def test_the_pool_is_sized_from_the_environment():
+    pool = settings_with(
+        SECRET_KEY="x",
+        DATABASE_URL="postgres://app@db/app",
+        DATABASE_POOL_MIN_SIZE="4",
+        DATABASE_POOL_MAX_SIZE="40",
+        DATABASE_POOL_TIMEOUT="2.5",
+    )["DATABASES"]["default"]["OPTIONS"]["pool"]
+
+    assert pool == {"min_size": 4, "max_size": 40, "timeout": 2.5}
+
+
+def test_without_redis_url_the_channel_layer_is_in_memory():
+    layer = settings_with(SECRET_KEY="x")["CHANNEL_LAYERS"]["default"]
+
+    assert layer["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+
+
+def test_redis_url_switches_the_channel_layer_to_redis():
+    layer = settings_with(SECRET_KEY="x", REDIS_URL="redis://cache.internal:6379/2")[
+        "CHANNEL_LAYERS"
+    ]["default"]
+
+    assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    [host] = layer["CONFIG"]["hosts"]
+    assert host["address"] == "redis://cache.internal:6379/2"
+    # The layer blocks up to 5 s reading a channel; a shorter socket timeout kills idle readers.
+    assert host["socket_timeout"] > 5

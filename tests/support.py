@@ -1,0 +1,53 @@
+"""Helpers shared by the tests."""
+
+import time
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.db import connection
+
+from api import hashids
+
+
+def hashid(instance) -> str:
+    return hashids.encode(type(instance), instance.pk)
+
+
+def subscription(instance, **extra) -> dict:
+    return {"model": instance._meta.label, "id": hashid(instance), **extra}
+
+
+async def save(instance, **fields) -> None:
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    await sync_to_async(instance.save)()
+
+
+async def close_code(socket) -> int:
+    """The code the server closed `socket` with (fails if it sends anything else first)."""
+    message = await socket.receive_output()
+    assert message["type"] == "websocket.close", message
+    return message["code"]
+
+
+async def group_members(group: str) -> int:
+    """How many channels the channel layer holds in `group`."""
+    layer = get_channel_layer()
+    if hasattr(layer, "groups"):
+        return len(layer.groups.get(group, {}))
+    connection = layer.connection(layer.consistent_hash(group))
+    return await connection.zcard(layer._group_key(group))
+
+
+def wait_for_a_session_blocked_by_this_one(timeout: float) -> bool:
+    """Polls PostgreSQL until another session waits for a lock this one holds."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+            )
+            if cursor.fetchone()[0]:
+                return True
+    return False

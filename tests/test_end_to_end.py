@@ -1,0 +1,121 @@
+"""The product as a client meets it: a real Daphne process, a real socket, a real login."""
+
+import http.cookiejar
+import json
+import urllib.request
+
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from api.models import Foo
+from tests.conftest import PASSWORD
+from tests.servers import Daphne, run_python
+from tests.support import hashid
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+IDLE_LONGER_THAN_REDIS_READ = 6.5
+
+
+@pytest.fixture
+def server(transactional_db):
+    daphne = Daphne()
+    yield daphne
+    daphne.stop()
+
+
+class Browser:
+    """What an SPA does over HTTP: cookies, a CSRF token, JSON."""
+
+    def __init__(self, server):
+        self.server = server
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+
+    def cookie(self, name: str) -> str:
+        return next(cookie.value for cookie in self.cookies if cookie.name == name)
+
+    def request(self, method: str, path: str, body=None) -> dict:
+        request = urllib.request.Request(
+            f"{self.server.url}{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        if method != "GET":
+            request.add_header("X-CSRFToken", self.cookie("csrftoken"))
+        with self.opener.open(request, timeout=10) as response:
+            content = response.read()
+        return json.loads(content) if content else {}
+
+    def log_in(self, username: str) -> None:
+        self.request("GET", "/api/auth/csrf")
+        self.request("POST", "/api/auth/login", {"username": username, "password": PASSWORD})
+
+    def socket(self, origin=None):
+        return connect(
+            f"ws://127.0.0.1:{self.server.port}/ws/notifications/",
+            origin=origin or self.server.url,
+            additional_headers={"Cookie": f"sessionid={self.cookie('sessionid')}"},
+            open_timeout=10,
+        )
+
+
+def receive(socket) -> dict:
+    return json.loads(socket.recv(timeout=10))
+
+
+def subscribe(socket, foo) -> dict:
+    socket.send(json.dumps({"model": "api.Foo", "id": hashid(foo), "request_id": 1}))
+    return receive(socket)
+
+
+def test_patch_over_rest_reaches_the_subscribed_socket(server, user, foo):
+    browser = Browser(server)
+    browser.log_in("alice")
+    with browser.socket() as socket:
+        assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
+        body = browser.request("PATCH", f"/api/foo/{hashid(foo)}", {"bar": "live"})
+        event = receive(socket)
+    assert event == {
+        "type": "UPDATE_FOO",
+        "payload": body,
+        "meta": {"model": "api.Foo", "id": hashid(foo), "version": 2},
+    }
+
+
+def test_socket_from_another_origin_is_refused(server, user):
+    browser = Browser(server)
+    browser.log_in("alice")
+    with pytest.raises(InvalidStatus) as refused:
+        browser.socket(origin="https://evil.example")
+    assert refused.value.response.status_code == 403
+
+
+@pytest.mark.redis
+def test_change_saved_in_another_process_reaches_the_socket_over_redis(server, user, foo):
+    browser = Browser(server)
+    browser.log_in("alice")
+    with browser.socket() as socket:
+        assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
+        run_python(
+            "from api.models import Foo\n"
+            f"foo = Foo.objects.get(pk={foo.pk})\n"
+            "foo.bar = 'shell'\n"
+            "foo.save()"
+        )
+        assert receive(socket)["payload"]["bar"] == "shell"
+
+
+@pytest.mark.redis
+def test_idle_socket_survives_redis_blocking_reads(server, user, foo):
+    browser = Browser(server)
+    browser.log_in("alice")
+    with browser.socket() as socket:
+        assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
+        # Longer than the layer's 5 s blocking read: redis-py must not time the hub out.
+        with pytest.raises(TimeoutError):
+            socket.recv(timeout=IDLE_LONGER_THAN_REDIS_READ)
+        Foo.objects.filter(pk=foo.pk).update_and_notify(bar="after a quiet while")
+        assert receive(socket)["payload"]["bar"] == "after a quiet while"
