@@ -85,7 +85,7 @@ class Daphne:
         self.process.wait(timeout=START_TIMEOUT)
 
 
-def run_python(code: str, **env) -> subprocess.CompletedProcess:
+def run_shell(code: str, **env) -> subprocess.CompletedProcess:
     """Runs `code` in a fresh Django process (what `manage.py shell -c` does)."""
     return subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code],

@@ -10,7 +10,7 @@ from websockets.sync.client import connect
 
 from api.models import Foo
 from tests.conftest import PASSWORD
-from tests.servers import Daphne, run_python
+from tests.servers import Daphne, run_shell
 from tests.support import hashid
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -99,7 +99,7 @@ def test_change_saved_in_another_process_reaches_the_socket_over_redis(server, u
     browser.log_in("alice")
     with browser.socket() as socket:
         assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
-        run_python(
+        run_shell(
             "from api.models import Foo\n"
             f"foo = Foo.objects.get(pk={foo.pk})\n"
             "foo.bar = 'shell'\n"

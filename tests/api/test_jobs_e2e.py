@@ -13,7 +13,7 @@ from api.jobs import reaper
 from api.models import Foo, Job
 from tests.api.jobs_support import items
 from tests.conftest import PASSWORD
-from tests.servers import ROOT, START_TIMEOUT, Daphne, child_environment, run_python
+from tests.servers import ROOT, START_TIMEOUT, Daphne, child_environment, run_shell
 from tests.test_end_to_end import Browser
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -93,7 +93,7 @@ def test_embedded_worker_runs_jobs_in_a_single_daphne_process(processes, tmp_pat
         timeout=START_TIMEOUT,
         check=True,
     )
-    run_python(
+    run_shell(
         f"from api.models import User; User.objects.create_user('alice', '', {PASSWORD!r})", **env
     )
     browser = Browser(processes(Daphne(**env)))
