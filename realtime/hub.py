@@ -40,9 +40,14 @@ class Hub:
         # shared key, so a channel with a prefix of its own would starve behind the others.
         self._channel = asyncio.ensure_future(self.layer.new_channel())
         self._receiver = asyncio.ensure_future(self._receive())
-        # A hub whose receive has ended (its loop closing, or the layer failing) is not
-        # handed to new sockets.
-        self._receiver.add_done_callback(lambda _: _hubs.pop(loop, None))
+        self._refresher = asyncio.ensure_future(self._refresh())
+        self._receiver.add_done_callback(lambda _: self._end(loop))
+
+    def _end(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A hub whose receive has ended (its loop closing, or the layer failing) is not handed
+        to new sockets."""
+        _hubs.pop(loop, None)
+        self._refresher.cancel()
 
     def _lock(self, group: str) -> asyncio.Lock:
         """Serialises joins and leaves of one group, so that the layer sees them in order."""
@@ -63,6 +68,19 @@ class Hub:
             if not members:
                 del self.groups[group]
                 await self.layer.group_discard(group, await self._channel)
+
+    async def _refresh(self) -> None:
+        """Joins the hub's groups again before the layer expires their membership (a day by
+        default), which it would do even while sockets still follow them: the first socket's
+        join is the hub's only one, and later subscribers may outlive it by far.
+
+        A group left while this runs may be joined again; the hub then drops its events, having
+        no socket in it, until the membership expires."""
+        channel = await self._channel
+        while True:
+            await asyncio.sleep(self.layer.group_expiry / 2)
+            for group in list(self.groups):
+                await self.layer.group_add(group, channel)
 
     async def _receive(self) -> None:
         channel = await self._channel

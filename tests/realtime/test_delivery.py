@@ -1,5 +1,7 @@
 """When events are sent, to whom, and what a lost access stops."""
 
+import asyncio
+import copy
 import logging
 from datetime import timedelta
 
@@ -227,3 +229,17 @@ async def test_deleted_user_is_closed(open_socket, user):
     socket = await open_socket(user)
     await sync_to_async(user.delete)()
     assert await close_code(socket) == 4401
+
+
+async def test_subscription_outlives_the_layers_group_expiry(subscribed, settings, user, foo):
+    # The layer forgets a group membership after `group_expiry` (a day by default, two seconds
+    # here), though sockets may follow the group for longer than that.
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    layers["default"]["CONFIG"]["group_expiry"] = 2
+    settings.CHANNEL_LAYERS = layers
+    socket = await subscribed(user, foo)
+    await asyncio.sleep(3)
+
+    await save(foo, bar="after the expiry")
+
+    assert (await socket.receive_json_from())["payload"]["bar"] == "after the expiry"
