@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from api.models import Foo, User
 from backend.asgi import application
+from tests.support import salt_of_length
 
 PASSWORD = "correct horse battery staple"
 
@@ -71,6 +72,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
         for connection in connections.all():
             if getattr(connection, "pool", None) is not None:
                 connection.close_pool()
+
+
+@pytest.fixture
+def production_length_salt(settings):
+    """HASHIDS_SALT as long as a production secret: longer than the part of a salt hashids reads."""
+    settings.HASHIDS_SALT = salt_of_length(50)
 
 
 @pytest.fixture

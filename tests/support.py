@@ -1,5 +1,6 @@
 """Helpers shared by the tests."""
 
+import string
 import time
 
 from asgiref.sync import sync_to_async
@@ -7,6 +8,12 @@ from channels.layers import get_channel_layer
 from django.db import connection
 
 from api import hashids
+
+
+def salt_of_length(length: int) -> str:
+    """A fixed salt of `length` characters, drawn from get_random_secret_key()'s alphabet."""
+    alphabet = string.ascii_lowercase + string.digits + "!@#$%^&*(-_=+)"
+    return (alphabet * (length // len(alphabet) + 1))[:length]
 
 
 def hashid(instance) -> str:

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from api import hashids
 from api.models import Foo, User
+from tests.conftest import make_user
 from tests.support import wait_for_a_session_blocked_by_this_one
 
 NOT_FOUND = {"detail": "No Foo matches the given query."}
@@ -528,18 +529,17 @@ def test_transfer_to_an_inactive_user_is_a_field_error(api, foo, other_user):
     assert foo.owner_id != other_user.pk
 
 
-def test_transfer_to_the_id_of_another_model_is_a_field_error(api, foo, other_user):
-    # Bad input: the other user's primary key, encoded as a Foo id.
-    response = api.patch(
-        detail_url(foo), {"owner": hashids.encode(Foo, other_user.pk)}, format="json"
-    )
+def test_transfer_to_the_id_of_another_model_is_a_field_error(production_length_salt, api, user):
+    # Bad input: Foo 51's id, where User 51 exists.
+    make_user("carol", id=51)
+    foo = Foo.objects.create(id=51, bar="first", owner=user)
+
+    response = api.patch(detail_url(foo), {"owner": hashids.encode(Foo, 51)}, format="json")
 
     foo.refresh_from_db()
     assert response.status_code == 400
-    # "Not a valid user id." or, for the few Foo ids that happen to spell some (other, huge)
-    # user's key, "No such user.": either way not the user with that key.
-    assert set(response.json()) == {"owner"}
-    assert foo.owner_id != other_user.pk
+    assert response.json() == {"owner": ["Not a valid user id."]}
+    assert (foo.owner, foo.version) == (user, 1)
 
 
 def test_transfer_by_someone_else_is_404(api, foreign_foo, user):

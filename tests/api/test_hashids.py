@@ -1,11 +1,23 @@
+import itertools
+
 import pytest
 from django.db.models import Model
 
 from api import hashids
 from api.models import Foo, User
+from realtime import registry
 from tests.conftest import make_user
+from tests.support import salt_of_length
 
 NOT_FOUND = {"detail": "Not found."}
+
+# Every model with public ids: the realtime registry requires an `id` of each.
+PUBLIC_MODELS = [registry.get(label) for label in registry.labels()]
+KEYS = range(1, 1000)
+
+
+def label_of(model) -> str:
+    return model._meta.label
 
 
 def walk(value, key=None):
@@ -23,22 +35,44 @@ def walk(value, key=None):
 # The codec
 
 
-def test_an_id_decodes_to_its_key():
-    assert hashids.decode(Foo, hashids.encode(Foo, 42)) == 42
+@pytest.fixture(params=[5, 50, 200], ids=lambda length: f"{length}-character salt")
+def base_salt(request, settings):
+    """HASHIDS_SALT shorter and longer than the part of a salt hashids reads (42 characters)."""
+    settings.HASHIDS_SALT = salt_of_length(request.param)
+
+
+@pytest.mark.parametrize("model", PUBLIC_MODELS, ids=label_of)
+def test_an_id_decodes_to_its_key(base_salt, model):
+    for pk in KEYS:
+        assert hashids.decode(model, hashids.encode(model, pk)) == pk
 
 
 def test_ids_are_at_least_eight_characters():
     assert len(hashids.encode(Foo, 1)) >= hashids.MIN_LENGTH
 
 
-def test_the_same_key_has_a_different_id_in_each_model():
-    assert hashids.encode(Foo, 1) != hashids.encode(User, 1)
+@pytest.mark.parametrize(
+    ("model", "other"), list(itertools.combinations(PUBLIC_MODELS, 2)), ids=label_of
+)
+def test_the_same_key_has_a_different_id_in_each_model(base_salt, model, other):
+    for pk in KEYS:
+        assert hashids.encode(model, pk) != hashids.encode(other, pk)
 
 
-@pytest.mark.parametrize(("encoded", "decoded"), [(Foo, User), (User, Foo)])
-def test_an_id_never_decodes_to_the_same_key_in_another_model(encoded, decoded):
-    for pk in range(1, 2000):
+@pytest.mark.parametrize(
+    ("encoded", "decoded"), list(itertools.permutations(PUBLIC_MODELS, 2)), ids=label_of
+)
+def test_an_id_never_decodes_to_the_same_key_in_another_model(base_salt, encoded, decoded):
+    for pk in KEYS:
         assert hashids.decode(decoded, hashids.encode(encoded, pk)) != pk
+
+
+def test_every_character_of_a_long_salt_changes_the_ids(settings):
+    settings.HASHIDS_SALT = salt_of_length(200)
+    before = hashids.encode(Foo, 1)
+    settings.HASHIDS_SALT = salt_of_length(199) + "!"
+
+    assert hashids.encode(Foo, 1) != before
 
 
 @pytest.mark.parametrize("hashid", [None, 1, ["x"], "", "!!!!!!!!", "0"])
@@ -48,7 +82,7 @@ def test_anything_but_an_id_decodes_to_none(hashid):
 
 def test_an_id_of_several_numbers_decodes_to_none():
     # Bad input: a valid spelling under Foo's salt, but of the keys (1, 2).
-    assert hashids.decode(Foo, hashids._codec(Foo._meta.label).encode(1, 2)) is None
+    assert hashids.decode(Foo, hashids.codec(Foo).encode(1, 2)) is None
 
 
 # Ids in URLs
@@ -80,12 +114,14 @@ def test_a_malformed_id_in_the_url_is_a_json_404(api, foo, bad_id):
     assert response.json() == NOT_FOUND
 
 
-def test_the_user_id_of_the_same_key_is_404_at_a_foo_url(api, user):
-    Foo.objects.create(pk=user.pk, bar="same key", owner=user)
+def test_the_user_id_of_the_same_key_is_404_at_a_foo_url(production_length_salt, api, user):
+    make_user("carol", id=51)
+    Foo.objects.create(id=51, bar="same key", owner=user)
 
-    response = api.get(f"/api/foo/{hashids.encode(User, user.pk)}")
+    response = api.get(f"/api/foo/{hashids.encode(User, 51)}")
 
     assert response.status_code == 404
+    assert response.json() == NOT_FOUND
 
 
 def test_an_id_of_a_key_beyond_the_database_range_is_404(api, foo):

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from api import hashids
 from api.models import Foo, User
+from tests.conftest import make_user
 from tests.support import wait_for_a_session_blocked_by_this_one
 
 NOT_FOUND = {"detail": "No User matches the given query."}
@@ -151,12 +152,14 @@ def test_there_is_no_user_list(api, user):
     assert api.get("/api/users").status_code == 404
 
 
-def test_user_id_is_not_a_foo_id(api, user):
-    foo = Foo.objects.create(pk=user.pk, bar="same key", owner=user)
+def test_the_foo_id_of_the_same_key_is_404_at_a_user_url(production_length_salt, api, user):
+    make_user("carol", id=51)
+    Foo.objects.create(id=51, bar="same key", owner=user)
 
-    response = api.get(f"/api/users/{hashids.encode(Foo, foo.pk)}")
+    response = api.get(f"/api/users/{hashids.encode(Foo, 51)}")
 
     assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
 
 
 @pytest.mark.postgres
