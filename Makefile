@@ -17,8 +17,11 @@ run: $(STAMP)
 	DEBUG=$${DEBUG:-1} $(BIN)/daphne --bind 127.0.0.1 --port $(PORT) backend.asgi:application
 
 # The suite runs on SQLite and the in-memory layer; with TEST_DATABASE_URL / TEST_REDIS_URL set
-# it runs again on PostgreSQL and Redis. Coverage is measured over both legs.
-test: export SECRET_KEY ?= test-only-secret-key
+# it runs again on PostgreSQL and Redis. Coverage is measured over both legs. It runs as
+# production does: DEBUG off, a 50-character secret (Django's get_random_secret_key() length;
+# these two values are for tests only and committed on purpose) and a salt of its own.
+test: export SECRET_KEY ?= test-only-sw0il9n%wfkd1z(8c5w5l*8c0o1sin0k_ot*ne-u
+test: export HASHIDS_SALT ?= test-only-salt-f0cjoj&v0jti3l9u4!mru6%45z!zn=via_m
 test: $(STAMP) lint
 	@if [ -n "$$CI" ] && { [ -z "$$TEST_DATABASE_URL" ] || [ -z "$$TEST_REDIS_URL" ]; }; then \
 		echo "CI must run every leg: set TEST_DATABASE_URL and TEST_REDIS_URL (.ci/run does)."; \
@@ -38,8 +41,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# The schema does not depend on the key, but the settings refuse to load without one.
+# The schema depends on neither, but the settings refuse to load without them.
 schema: export SECRET_KEY ?= schema-only-secret-key
+schema: export HASHIDS_SALT ?= schema-only-hashids-salt
 schema: $(STAMP)
 	$(BIN)/python manage.py spectacular --file openapi/schema.yaml --validate --fail-on-warn
 

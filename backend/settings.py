@@ -26,16 +26,23 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", False)
-
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
+def env_required(name: str, development_default: str, how: str = "") -> str:
+    """A variable production must set: without it (or empty), DEBUG runs on
+    `development_default` and anything else refuses to start, saying how to set it."""
+    value = os.environ.get(name, "")
+    if value:
+        return value
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set it in the environment, "
+            f"{name} is not set. Set it in the environment{how}, "
             "or set DEBUG=1 for local development."
         )
-    SECRET_KEY = "insecure-development-key-never-use-in-production"
+    return development_default
+
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = env_required("SECRET_KEY", "insecure-development-key-never-use-in-production")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -195,7 +202,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BYTES", str(2 * 10
 # The same for an import: up to 100,000 items.
 IMPORT_MAX_REQUEST_BYTES = int(os.environ.get("IMPORT_MAX_REQUEST_BYTES", str(16 * 1024 * 1024)))
 
-HASHIDS_SALT = os.environ.get("HASHIDS_SALT", SECRET_KEY)
+# The salt of the public ids (api/hashids.py), never derived from SECRET_KEY: rotating the key
+# (SECRET_KEY_FALLBACKS) must not change an id that clients hold.
+HASHIDS_SALT = env_required(
+    "HASHIDS_SALT",
+    "insecure-development-salt-never-use-in-production",
+    how=" to a random string of its own, never SECRET_KEY (public ids must survive rotating "
+    "the key)",
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

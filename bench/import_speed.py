@@ -75,6 +75,7 @@ def in_child(database_url: str, count: int) -> dict:
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "backend.settings",
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key"),
+        "HASHIDS_SALT": os.environ.get("HASHIDS_SALT", "bench-only-hashids-salt"),
         "ALLOWED_HOSTS": "testserver",
         "LOG_LEVEL": "WARNING",
     }

@@ -1,6 +1,6 @@
 """Fills the bench database with the benchmark's world and prints it as JSON.
 
-Run in the server's environment (DATABASE_URL, SECRET_KEY: the hashids depend on it); it
+Run in the server's environment (DATABASE_URL, HASHIDS_SALT: the hashids depend on it); it
 migrates the database first:
 
     python -m bench.seed --watchers 1000 --foos 10 --sessions 2 > world.json

@@ -125,7 +125,9 @@ def backend_env(backend: str, options: Options) -> dict:
     env = clean_env()
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
-    env.update(DEBUG="0", SECRET_KEY="bench", SECURE_COOKIES="0", LOG_LEVEL="WARNING")
+    env.update(
+        DEBUG="0", SECRET_KEY="bench", HASHIDS_SALT="bench", SECURE_COOKIES="0", LOG_LEVEL="WARNING"
+    )
     if backend == "sqlite-memory":
         env["DATABASE_URL"] = f"sqlite:///{options.sqlite_path}"
     else:

@@ -49,6 +49,7 @@ def test_health_is_503_naming_the_database_when_it_is_unreachable():
         HEALTH_WITHOUT_DATABASE,
         DJANGO_SETTINGS_MODULE="backend.settings",
         SECRET_KEY="x",
+        HASHIDS_SALT="x",
         DATABASE_URL="postgres://postgres@127.0.0.1:1/x",
         DATABASE_POOL_TIMEOUT="1",
     )

@@ -22,8 +22,18 @@ SNAPSHOT = (
 )
 
 
+# What production must set.
+REQUIRED = {"SECRET_KEY": "x", "HASHIDS_SALT": "pepper"}
+
+
 def settings_with(**env) -> dict:
     return json_output(run_python(SNAPSHOT, **env))
+
+
+def test_the_suite_runs_as_production_does(settings):
+    # DEBUG off and a secret as long as get_random_secret_key()'s, as `make test` sets them.
+    assert settings.DEBUG is False
+    assert len(settings.SECRET_KEY) >= 50
 
 
 def test_import_without_secret_key_fails_with_how_to_fix_it():
@@ -37,9 +47,26 @@ def test_import_without_secret_key_fails_with_how_to_fix_it():
 
 
 def test_empty_secret_key_counts_as_unset():
-    result = run_python("import backend.settings", SECRET_KEY="")
+    result = run_python("import backend.settings", SECRET_KEY="", HASHIDS_SALT="pepper")
 
     assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_import_without_hashids_salt_fails_with_how_to_fix_it():
+    result = run_python("import backend.settings", SECRET_KEY="x")
+
+    assert result.returncode != 0
+    assert (
+        "django.core.exceptions.ImproperlyConfigured: HASHIDS_SALT is not set. Set it in the "
+        "environment to a random string of its own, never SECRET_KEY (public ids must survive "
+        "rotating the key), or set DEBUG=1 for local development."
+    ) in result.stderr
+
+
+def test_empty_hashids_salt_counts_as_unset():
+    result = run_python("import backend.settings", SECRET_KEY="x", HASHIDS_SALT="")
+
+    assert "HASHIDS_SALT is not set" in result.stderr
 
 
 def test_debug_starts_without_secret_key_on_a_development_key():
@@ -47,26 +74,45 @@ def test_debug_starts_without_secret_key_on_a_development_key():
 
     assert loaded["DEBUG"] is True
     assert loaded["SECRET_KEY"] == "insecure-development-key-never-use-in-production"
+    assert loaded["HASHIDS_SALT"] == "insecure-development-salt-never-use-in-production"
+
+
+PUBLIC_ID = (
+    "import django, json; django.setup(); from api import hashids; from api.models import Foo; "
+    "print(json.dumps(hashids.encode(Foo, 51)))"
+)
+
+
+@pytest.mark.parametrize("env", [{"HASHIDS_SALT": "pepper"}, {"DEBUG": "1"}])
+def test_rotating_the_secret_key_keeps_every_public_id(env):
+    ids = {
+        json_output(
+            run_python(PUBLIC_ID, DJANGO_SETTINGS_MODULE="backend.settings", SECRET_KEY=key, **env)
+        )
+        for key in ("old-secret", "new-secret")
+    }
+
+    assert len(ids) == 1
 
 
 @pytest.mark.parametrize(
     ("value", "debug"), [("true", True), ("Yes", True), (" on ", True), ("0", False)]
 )
 def test_debug_reads_the_usual_spellings_of_a_boolean(value, debug):
-    assert settings_with(DEBUG=value, SECRET_KEY="x")["DEBUG"] is debug
+    assert settings_with(DEBUG=value, **REQUIRED)["DEBUG"] is debug
 
 
 def test_the_default_is_production_like():
-    loaded = settings_with(SECRET_KEY="s3cret")
+    loaded = settings_with(SECRET_KEY="s3cret", HASHIDS_SALT="pepper")
 
     assert loaded["DEBUG"] is False
     assert loaded["SECRET_KEY"] == "s3cret"
+    assert loaded["HASHIDS_SALT"] == "pepper"
     assert loaded["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
     assert loaded["CSRF_TRUSTED_ORIGINS"] == []
     assert loaded["SESSION_COOKIE_SECURE"] is True
     assert loaded["CSRF_COOKIE_SECURE"] is True
     assert loaded["DATA_UPLOAD_MAX_MEMORY_SIZE"] == 2 * 1024 * 1024
-    assert loaded["HASHIDS_SALT"] == "s3cret"
 
 
 def test_debug_sends_cookies_over_plain_http_unless_told_otherwise():
@@ -76,7 +122,7 @@ def test_debug_sends_cookies_over_plain_http_unless_told_otherwise():
 
 def test_host_lists_come_from_comma_separated_variables():
     loaded = settings_with(
-        SECRET_KEY="x",
+        **REQUIRED,
         ALLOWED_HOSTS="api.example.com, www.example.com,",
         CSRF_TRUSTED_ORIGINS="https://www.example.com",
     )
@@ -87,17 +133,12 @@ def test_host_lists_come_from_comma_separated_variables():
 
 def test_max_request_bytes_sets_the_body_limit():
     assert (
-        settings_with(SECRET_KEY="x", MAX_REQUEST_BYTES="1000")["DATA_UPLOAD_MAX_MEMORY_SIZE"]
-        == 1000
+        settings_with(**REQUIRED, MAX_REQUEST_BYTES="1000")["DATA_UPLOAD_MAX_MEMORY_SIZE"] == 1000
     )
 
 
-def test_hashids_salt_can_differ_from_the_secret_key():
-    assert settings_with(SECRET_KEY="x", HASHIDS_SALT="pepper")["HASHIDS_SALT"] == "pepper"
-
-
 def test_the_default_database_is_sqlite_without_a_pool():
-    database = settings_with(SECRET_KEY="x")["DATABASES"]["default"]
+    database = settings_with(**REQUIRED)["DATABASES"]["default"]
 
     assert database["ENGINE"] == "django.db.backends.sqlite3"
     assert database["NAME"].endswith("db.sqlite3")
@@ -105,16 +146,16 @@ def test_the_default_database_is_sqlite_without_a_pool():
 
 
 def test_another_database_engine_is_configured_by_its_url_alone():
-    database = settings_with(SECRET_KEY="x", DATABASE_URL="mysql://app@db.internal/app")[
-        "DATABASES"
-    ]["default"]
+    database = settings_with(**REQUIRED, DATABASE_URL="mysql://app@db.internal/app")["DATABASES"][
+        "default"
+    ]
 
     assert database["ENGINE"] == "django.db.backends.mysql"
     assert "OPTIONS" not in database or database["OPTIONS"] == {}
 
 
 def test_a_postgresql_database_url_gets_a_connection_pool():
-    database = settings_with(SECRET_KEY="x", DATABASE_URL="postgres://app:pw@db.internal:5432/app")[
+    database = settings_with(**REQUIRED, DATABASE_URL="postgres://app:pw@db.internal:5432/app")[
         "DATABASES"
     ]["default"]
 
@@ -127,7 +168,7 @@ def test_a_postgresql_database_url_gets_a_connection_pool():
 
 def test_the_pool_is_sized_from_the_environment():
     pool = settings_with(
-        SECRET_KEY="x",
+        **REQUIRED,
         DATABASE_URL="postgres://app@db/app",
         DATABASE_POOL_MIN_SIZE="4",
         DATABASE_POOL_MAX_SIZE="40",
@@ -138,15 +179,15 @@ def test_the_pool_is_sized_from_the_environment():
 
 
 def test_without_redis_url_the_channel_layer_is_in_memory():
-    layer = settings_with(SECRET_KEY="x")["CHANNEL_LAYERS"]["default"]
+    layer = settings_with(**REQUIRED)["CHANNEL_LAYERS"]["default"]
 
     assert layer["BACKEND"] == "channels.layers.InMemoryChannelLayer"
 
 
 def test_redis_url_switches_the_channel_layer_to_redis():
-    layer = settings_with(SECRET_KEY="x", REDIS_URL="redis://cache.internal:6379/2")[
-        "CHANNEL_LAYERS"
-    ]["default"]
+    layer = settings_with(**REQUIRED, REDIS_URL="redis://cache.internal:6379/2")["CHANNEL_LAYERS"][
+        "default"
+    ]
 
     assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
     [host] = layer["CONFIG"]["hosts"]
