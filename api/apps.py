@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class ApiConfig(AppConfig):
     name = "api"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from api import checks  # noqa: F401 (importing them registers them)

@@ -5,7 +5,7 @@ class RealtimeConfig(AppConfig):
     name = "realtime"
 
     def ready(self):
-        from realtime import receivers, registry
+        from realtime import checks, receivers, registry  # noqa: F401 (importing checks registers them)
 
         registry.discover()
         receivers.connect()
