@@ -5,7 +5,7 @@ class RealtimeConfig(AppConfig):
     name = "realtime"
 
     def ready(self):
-        from realtime import receivers, registry
+        from realtime import receivers, registry, sessions  # noqa: F401 (sessions: its checks)
 
         registry.discover()
         receivers.connect()

@@ -19,7 +19,8 @@ EVENT = "realtime.event"
 CLOSE = "realtime.close"
 
 CLOSE_LOGGED_OUT = 4401
-"""Close code of a socket whose session ended (logout, expiry, deletion, user deactivated)."""
+"""Close code of a socket whose session ended (logout, expiry, deletion, user deactivated), or
+no longer authenticates its user for any other reason (`realtime.sessions`)."""
 
 
 def group_name(model, pk) -> str:
