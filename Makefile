@@ -43,12 +43,23 @@ schema: export SECRET_KEY ?= schema-only-secret-key
 schema: $(STAMP)
 	$(BIN)/python manage.py spectacular --file openapi/schema.yaml --validate --fail-on-warn
 
-# Re-pins requirements.lock from pyproject.toml's direct dependencies.
+# Re-pins from pyproject.toml's two lists: requirements.txt holds the runtime dependencies and
+# everything they pull in (what a Procfile platform installs), requirements.lock those and the dev
+# tools (what `make test` installs). The runtime set is frozen before the dev tools join it, so
+# both files pin each runtime package to the same version. A version requirements.lock already
+# pins is kept (it is the constraint): to upgrade a package, delete its line there first (and
+# change its pin in pyproject.toml if it is a direct dependency). Sorted, whatever pip's order.
+LOCK_PIP := .lock-venv/bin/pip --disable-pip-version-check
+LOCK_FREEZE := $(LOCK_PIP) freeze --exclude realtime-rest-backend | LC_ALL=C sort -f
+
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet --disable-pip-version-check '.[dev]'
-	.lock-venv/bin/pip freeze --exclude realtime-rest-backend > requirements.lock
-	rm -rf .lock-venv
+	$(LOCK_PIP) install --quiet --constraint requirements.lock .
+	$(LOCK_FREEZE) > requirements.txt
+	$(LOCK_PIP) install --quiet --constraint requirements.lock '.[dev]'
+	$(LOCK_FREEZE) > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	rm -rf .lock-venv build realtime_rest_backend.egg-info
 
 clean:
 	rm -rf $(VENV) .coverage* htmlcov
