@@ -1,5 +1,7 @@
 """backend/settings.py, imported in a fresh process per environment (it reads it at import)."""
 
+import re
+
 import pytest
 
 from tests.processes import json_output, run_python
@@ -153,3 +155,19 @@ def test_redis_url_switches_the_channel_layer_to_redis():
     assert host["address"] == "redis://cache.internal:6379/2"
     # The layer blocks up to 5 s reading a channel; a shorter socket timeout kills idle readers.
     assert host["socket_timeout"] > 5
+
+
+def test_a_log_line_says_when_how_bad_and_which_logger():
+    result = run_python(
+        "import django; django.setup(); from django.test import Client; "
+        "Client().get('/api/no-such-endpoint', HTTP_HOST='localhost')",
+        DJANGO_SETTINGS_MODULE="backend.settings",
+        SECRET_KEY="x",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING django\.request: "
+        r"Not Found: /api/no-such-endpoint",
+        result.stderr.strip(),
+    ), result.stderr
