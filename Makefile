@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format schema lock clean
+.PHONY: run test lint checks format schema lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ run: $(STAMP)
 # The suite runs on SQLite and the in-memory layer; with TEST_DATABASE_URL / TEST_REDIS_URL set
 # it runs again on PostgreSQL and Redis. Coverage is measured over both legs.
 test: export SECRET_KEY ?= test-only-secret-key
-test: $(STAMP) lint
+test: $(STAMP) lint checks
 	@if [ -n "$$CI" ] && { [ -z "$$TEST_DATABASE_URL" ] || [ -z "$$TEST_REDIS_URL" ]; }; then \
 		echo "CI must run every leg: set TEST_DATABASE_URL and TEST_REDIS_URL (.ci/run does)."; \
 		exit 1; fi
@@ -33,6 +33,18 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# What the suite cannot see: a model change without its migration, and Django's deployment
+# checks over the production settings (DEBUG off, a 50-character secret, HTTPS, PostgreSQL and
+# Redis: named, never reached).
+checks: $(STAMP)
+	env -u DEBUG DATABASE_URL=sqlite://:memory: SECRET_KEY=checks-only-secret-key \
+		$(BIN)/python manage.py makemigrations --check --dry-run
+	env -u DEBUG -u SECURE_COOKIES \
+		SECRET_KEY="$$($(BIN)/python -c 'from django.core.management.utils import get_random_secret_key as key; print(key())')" \
+		DATABASE_URL=postgres://app@db.internal/app REDIS_URL=redis://cache.internal:6379/0 \
+		ALLOWED_HOSTS=api.example.com SECURE_SSL_REDIRECT=1 \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
