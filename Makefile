@@ -12,9 +12,15 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	touch $(STAMP)
 
+# A complete system: the Procfile's `release` (migrate), then its `web` through honcho, which
+# prefixes each process's output and stops them all on Ctrl-C. With REDIS_URL the web process
+# runs no jobs (JOBS_EMBEDDED_WORKER turns off), so the Procfile's `worker` runs beside it.
+run: export DEBUG ?= 1
+run: export BIND_ADDRESS ?= 127.0.0.1
+run: export PATH := $(abspath $(BIN)):$(PATH)
 run: $(STAMP)
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(BIN)/daphne --bind 127.0.0.1 --port $(PORT) backend.asgi:application
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/honcho start --port $(PORT) web $(if $(REDIS_URL),worker)
 
 # The suite runs on SQLite and the in-memory layer; with TEST_DATABASE_URL / TEST_REDIS_URL set
 # it runs again on PostgreSQL and Redis. Coverage is measured over both legs.

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import defaultdict
 from pathlib import Path
 
 from django.conf import settings
@@ -51,7 +52,11 @@ class Daphne:
     def __init__(self, **env):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
+        self.process = self.start(child_environment(**env))
+        self.wait_until_healthy()
+
+    def start(self, env: dict) -> subprocess.Popen:
+        return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -63,9 +68,8 @@ class Daphne:
                 "backend.asgi:application",
             ],
             cwd=ROOT,
-            env=child_environment(**env),
+            env=env,
         )
-        self.wait_until_healthy()
 
     def wait_until_healthy(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -83,6 +87,59 @@ class Daphne:
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=START_TIMEOUT)
+
+
+def running_processes() -> dict[int, int]:
+    """The parent of every process of this machine that runs (zombies have ended)."""
+    table = subprocess.run(
+        ["ps", "-A", "-o", "pid=,ppid=,stat="], capture_output=True, text=True, check=True
+    ).stdout
+    return {
+        int(pid): int(parent)
+        for pid, parent, state in (line.split() for line in table.splitlines())
+        if not state.startswith("Z")
+    }
+
+
+class MakeRun(Daphne):
+    """`make run` as a user starts it in a terminal: in a process group of its own, which Ctrl-C
+    signals as a whole, its output (every process's, prefixed by honcho) going to `output`."""
+
+    def __init__(self, output: Path, **env):
+        self.output = output
+        super().__init__(**env)
+
+    def start(self, env: dict) -> subprocess.Popen:
+        with self.output.open("wb") as output:
+            return subprocess.Popen(
+                ["make", "--no-print-directory", "run"],
+                cwd=ROOT,
+                env={**env, "PORT": str(self.port)},
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def processes(self) -> set[int]:
+        """The pids of make and of every process it started, and they started, still running."""
+        children = defaultdict(set)
+        for pid, parent in running_processes().items():
+            children[parent].add(pid)
+        found, todo = set(), [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            found.add(pid)
+            todo.extend(children[pid] - found)
+        return found
+
+    def interrupt(self) -> None:
+        """Ctrl-C: SIGINT to the terminal's foreground process group."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        self.process.wait(timeout=START_TIMEOUT)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.interrupt()
 
 
 def run_shell(code: str, **env) -> subprocess.CompletedProcess:
