@@ -22,19 +22,11 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/honcho start --port $(PORT) web $(if $(REDIS_URL),worker)
 
-# The suite runs on SQLite and the in-memory layer; with TEST_DATABASE_URL / TEST_REDIS_URL set
-# it runs again on PostgreSQL and Redis. Coverage is measured over both legs.
+# The suite on SQLite and the in-memory layer, then on PostgreSQL and Redis where they are found,
+# with coverage over every leg: tests/legs.py.
 test: export SECRET_KEY ?= test-only-secret-key
 test: $(STAMP) lint
-	@if [ -n "$$CI" ] && { [ -z "$$TEST_DATABASE_URL" ] || [ -z "$$TEST_REDIS_URL" ]; }; then \
-		echo "CI must run every leg: set TEST_DATABASE_URL and TEST_REDIS_URL (.ci/run does)."; \
-		exit 1; fi
-	$(BIN)/coverage erase
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest --cov --cov-report= $(PYTEST_ARGS)
-	@if [ -n "$$TEST_DATABASE_URL$$TEST_REDIS_URL" ]; then \
-		set -x; DATABASE_URL="$$TEST_DATABASE_URL" REDIS_URL="$$TEST_REDIS_URL" \
-		$(BIN)/pytest --cov --cov-append --cov-report= $(PYTEST_ARGS); fi
-	$(BIN)/coverage report --fail-under=100
+	$(BIN)/python -m tests.legs $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
