@@ -15,6 +15,7 @@ $(STAMP): requirements.lock pyproject.toml
 # A complete system: the Procfile's `release` (migrate), then its `web` through honcho, which
 # prefixes each process's output and stops them all on Ctrl-C. With REDIS_URL the web process
 # runs no jobs (JOBS_EMBEDDED_WORKER turns off), so the Procfile's `worker` runs beside it.
+# PATH makes the Procfile's `python` and `daphne` the venv's.
 run: export DEBUG ?= 1
 run: export BIND_ADDRESS ?= 127.0.0.1
 run: export PATH := $(abspath $(BIN)):$(PATH)
