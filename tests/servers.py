@@ -10,6 +10,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -80,18 +81,21 @@ class Daphne:
         self.url = f"http://127.0.0.1:{self.port}"
         # Open for the server's life: `stop()` closes it.
         self.log = tempfile.TemporaryFile()  # noqa: SIM115
-        self.process = subprocess.Popen(
+        self.process = self.start(child_environment(**env), options)
+        self.wait_until_healthy()
+
+    def start(self, env: dict, options: tuple[str, ...]) -> subprocess.Popen:
+        return subprocess.Popen(
             [
                 *[sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)],
                 *options,
                 "backend.asgi:application",
             ],
             cwd=ROOT,
-            env=child_environment(**env),
+            env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        self.wait_until_healthy()
 
     def wait_until_healthy(self) -> None:
         try:
@@ -219,6 +223,57 @@ class Cluster:
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.stop()
+
+
+def running_processes() -> dict[int, int]:
+    """The parent of every process of this machine that runs (zombies have ended)."""
+    table = subprocess.run(
+        ["ps", "-A", "-o", "pid=,ppid=,stat="], capture_output=True, text=True, check=True
+    ).stdout
+    return {
+        int(pid): int(parent)
+        for pid, parent, state in (line.split() for line in table.splitlines())
+        if not state.startswith("Z")
+    }
+
+
+class MakeRun(Daphne):
+    """`make run` as a user starts it in a terminal: in a process group of its own, which Ctrl-C
+    signals as a whole, its output (every process's, prefixed by honcho) in `output()`."""
+
+    def start(self, env: dict, options: tuple[str, ...]) -> subprocess.Popen:
+        return subprocess.Popen(
+            ["make", "--no-print-directory", "run"],
+            cwd=ROOT,
+            env={**env, "PORT": str(self.port)},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def processes(self) -> set[int]:
+        """The pids of make and of every process it started, and they started, still running."""
+        children = defaultdict(set)
+        for pid, parent in running_processes().items():
+            children[parent].add(pid)
+        found, todo = set(), [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            found.add(pid)
+            todo.extend(children[pid] - found)
+        return found
+
+    def interrupt(self) -> None:
+        """Ctrl-C: SIGINT to the terminal's foreground process group."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        self.process.wait(timeout=START_TIMEOUT)
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.interrupt()
+        output = self.output()
+        self.log.close()
+        return output
 
 
 def run_shell(code: str, **env) -> subprocess.CompletedProcess:
