@@ -175,6 +175,18 @@ JOBS = {
 # runs the jobs itself (see backend/asgi.py). With Redis, run `manage.py db_worker` beside it.
 JOBS["EMBEDDED_WORKER"] = env_bool("JOBS_EMBEDDED_WORKER", not REDIS_URL)
 
+# Each REALTIME_<NAME> variable sets REALTIME["<NAME>"] (the operator's ones: socket limits and
+# the drain); the defaults, and the realtime layer's other options, are in realtime/conf.py.
+REALTIME = {
+    name: cast(os.environ[f"REALTIME_{name}"])
+    for name, cast in {
+        "MAX_SOCKETS_PER_USER": int,
+        "MAX_SOCKETS": int,
+        "DRAIN_SECONDS": float,
+    }.items()
+    if f"REALTIME_{name}" in os.environ
+}
+
 AUTH_USER_MODEL = "api.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -15,6 +15,7 @@ NAMES = [
     "CSRF_COOKIE_SECURE",
     "DATA_UPLOAD_MAX_MEMORY_SIZE",
     "HASHIDS_SALT",
+    "REALTIME",
 ]
 SNAPSHOT = (
     "import json; from backend import settings; "
@@ -137,6 +138,14 @@ def test_max_request_bytes_sets_the_body_limit():
     )
 
 
+def test_socket_limits_and_drain_window_come_from_realtime_variables():
+    assert settings_with(**REQUIRED)["REALTIME"] == {}
+    loaded = settings_with(
+        **REQUIRED, REALTIME_MAX_SOCKETS_PER_USER="5", REALTIME_DRAIN_SECONDS="2.5"
+    )
+    assert loaded["REALTIME"] == {"MAX_SOCKETS_PER_USER": 5, "DRAIN_SECONDS": 2.5}
+
+
 def test_the_default_database_is_sqlite_without_a_pool():
     database = settings_with(**REQUIRED)["DATABASES"]["default"]
 
@@ -197,7 +206,7 @@ def test_redis_url_switches_the_channel_layer_to_redis():
 
 
 def test_several_redis_urls_shard_the_layer_with_the_same_options_on_each():
-    layer = settings_with(SECRET_KEY="x", REDIS_URL="redis://a:6379/0, redis://b:6380/0")[
+    layer = settings_with(**REQUIRED, REDIS_URL="redis://a:6379/0, redis://b:6380/0")[
         "CHANNEL_LAYERS"
     ]["default"]
 
