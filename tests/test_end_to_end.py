@@ -1,7 +1,11 @@
 """The product as a client meets it: a real Daphne process, a real socket, a real login."""
 
+import contextlib
 import http.cookiejar
 import json
+import signal
+import threading
+import time
 import urllib.request
 from datetime import timedelta
 
@@ -13,7 +17,7 @@ from websockets.sync.client import connect
 
 from api.models import Foo
 from tests.conftest import PASSWORD
-from tests.servers import Daphne, run_shell
+from tests.servers import Daphne, get, run_shell
 from tests.support import hashid
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -160,3 +164,69 @@ def test_socket_is_closed_with_4401_when_its_session_expires(server, user, foo):
     with browser.socket() as socket:
         assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
         assert close_code(socket) == 4401
+
+
+DRAIN_SECONDS = 4.0
+DRAIN_SOCKETS = 8
+
+
+class Recorder(threading.Thread):
+    """Reads `socket` until the server closes it: what arrived, the close code, and when."""
+
+    def __init__(self, socket):
+        super().__init__(daemon=True)
+        self.socket = socket
+        self.messages = []
+        self.code = None
+        self.closed_at = None
+        self.start()
+
+    def run(self):
+        try:
+            while True:
+                self.messages.append(json.loads(self.socket.recv(timeout=DRAIN_SECONDS * 3)))
+        except ConnectionClosed as closed:
+            self.code = closed.rcvd.code
+            self.closed_at = time.monotonic()
+
+
+def test_sigterm_drains_the_sockets_with_4012_over_the_window_then_exits(user, foo):
+    """A deploy: readiness fails at once, new sockets are turned away, open ones are closed one
+    by one over the window (each hearing every change committed before its close), then the
+    process exits, cleanly."""
+    daphne = Daphne(REALTIME_DRAIN_SECONDS=str(DRAIN_SECONDS))
+    browser = Browser(daphne)
+    browser.log_in("alice")
+    opened = contextlib.ExitStack()
+    sockets = [opened.enter_context(browser.socket()) for _ in range(DRAIN_SOCKETS)]
+    for socket in sockets:
+        assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
+    recorders = [Recorder(socket) for socket in sockets]
+
+    signalled = time.monotonic()
+    daphne.process.send_signal(signal.SIGTERM)
+    while (get(f"{daphne.url}/api/health/ready") or [0])[0] != 503:
+        assert time.monotonic() - signalled < 1, "readiness did not turn 503 at once"
+    with browser.socket() as late:
+        assert close_code(late) == 4012
+    changed = browser.request("PATCH", f"/api/foo/{hashid(foo)}", {"bar": "during the drain"})
+    committed = time.monotonic()
+
+    daphne.process.wait(timeout=DRAIN_SECONDS + 5)
+    exited = time.monotonic()
+    log = daphne.stop()
+    for recorder in recorders:
+        recorder.join(DRAIN_SECONDS)
+    opened.close()
+    assert [recorder.code for recorder in recorders] == [4012] * DRAIN_SOCKETS
+    closes = sorted(recorder.closed_at for recorder in recorders)
+    assert closes[-1] - closes[0] > 0.3 * DRAIN_SECONDS
+    assert exited - signalled < DRAIN_SECONDS + 5
+    assert not any(marker in log for marker in EXCEPTION_MARKERS), log
+    # A socket still open well after the change committed heard it before its close; one closed
+    # earlier resubscribes elsewhere and gets it in its snapshot.
+    for recorder in recorders:
+        if recorder.closed_at > committed + 0.5:
+            assert {"type": "UPDATE_FOO", "payload": changed} in [
+                {key: message[key] for key in ("type", "payload")} for message in recorder.messages
+            ]
