@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -230,3 +231,36 @@ def test_sigterm_drains_the_sockets_with_4012_over_the_window_then_exits(user, f
             assert {"type": "UPDATE_FOO", "payload": changed} in [
                 {key: message[key] for key in ("type", "payload")} for message in recorder.messages
             ]
+
+
+def scrape(server, token: str) -> dict:
+    """The samples of a Daphne process's own `/metrics`, by name (unlabelled ones)."""
+    request = urllib.request.Request(
+        f"{server.url}/metrics", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.labels
+    }
+
+
+def test_metrics_count_the_processs_sockets_subscriptions_and_deliveries(user, foo):
+    daphne = Daphne(METRICS_TOKEN="scrape-token")
+    try:
+        browser = Browser(daphne)
+        browser.log_in("alice")
+        with browser.socket() as watching, browser.socket():
+            assert subscribe(watching, foo)["type"] == "SUBSCRIBED"
+            browser.request("PATCH", f"/api/foo/{hashid(foo)}", {"bar": "counted"})
+            assert receive(watching)["type"] == "UPDATE_FOO"
+            found = scrape(daphne, "scrape-token")
+    finally:
+        log = daphne.stop()
+    assert found["realtime_sockets_open"] == 2
+    assert found["realtime_subscriptions"] == 1
+    assert found["realtime_events_delivered_total"] == 1
+    assert not any(marker in log for marker in EXCEPTION_MARKERS), log
