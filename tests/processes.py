@@ -8,8 +8,8 @@ import sys
 
 from django.conf import settings
 
-# The environment variables backend/settings.py reads (and every JOBS_*): a child starts from
-# none of them.
+# The environment variables backend/settings.py reads (and every JOBS_* and REALTIME_*): a
+# child starts from none of them.
 SETTINGS_VARIABLES = {
     "DJANGO_SETTINGS_MODULE",
     "DEBUG",
@@ -27,6 +27,7 @@ SETTINGS_VARIABLES = {
     "IMPORT_MAX_REQUEST_BYTES",
     "HASHIDS_SALT",
     "LOG_LEVEL",
+    "METRICS_TOKEN",
 }
 
 
@@ -38,7 +39,7 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
     inherited = {
         name: value
         for name, value in os.environ.items()
-        if name not in SETTINGS_VARIABLES and not name.startswith("JOBS_")
+        if name not in SETTINGS_VARIABLES and not name.startswith(("JOBS_", "REALTIME_"))
     }
     return subprocess.run(
         [sys.executable, "-c", code],
