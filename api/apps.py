@@ -6,4 +6,6 @@ class ApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from api import checks  # noqa: F401 (importing them registers them)
+        from api import checks, tokens  # noqa: F401 (importing checks registers them)
+
+        tokens.connect()
