@@ -20,4 +20,5 @@ class CloseCode(enum.IntEnum):
     """A client message was larger than `REALTIME["MAX_MESSAGE_BYTES"]` (1009's counterpart)."""
 
     LOGGED_OUT = 4401
-    """The session ended (logout, expiry, deletion, user deactivated or deleted)."""
+    """The session or API token ended (logout, expiry, deletion, revocation, user deactivated
+    or deleted), or a token was refused when the socket opened."""
