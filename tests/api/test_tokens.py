@@ -165,9 +165,7 @@ def test_logging_out_with_a_token_revokes_it(user, secret):
 
 
 def test_anonymous_request_is_challenged_for_a_bearer_token(anonymous_api):
-    assert_refused(
-        anonymous_api.get("/api/foo"), "Authentication credentials were not provided."
-    )
+    assert_refused(anonymous_api.get("/api/foo"), "Authentication credentials were not provided.")
 
 
 def test_expired_token_is_refused_saying_when_it_expired(user):
@@ -243,3 +241,9 @@ def test_the_session_still_needs_its_csrf_token(user):
 
     assert response.status_code == 403
     assert response.json()["detail"].startswith("CSRF Failed")
+
+
+def test_a_token_is_shown_by_name_and_prefix_never_the_secret(user):
+    token, secret = tokens.issue(user, "ci")
+
+    assert str(token) == f"ci ({secret[:8]}…)"
