@@ -129,3 +129,25 @@ class Job(Subscribable, models.Model):
         if self.total == 0:
             return 100.0
         return round(100 * self.done / self.total, 1)
+
+
+class ApiToken(models.Model):
+    """A personal API token (see api.tokens): the secret is shown once, only its digest is kept.
+
+    Revoking a token deletes it; its sockets are closed at once (api.tokens.on_token_delete)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    # SHA-256 of the whole secret, the key a request is looked up by.
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters of the secret, so that its owner can tell which token a secret is.
+    prefix = models.CharField(max_length=12, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

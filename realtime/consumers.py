@@ -1,6 +1,7 @@
 import asyncio
 import json
 import time
+from datetime import datetime
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -49,13 +50,16 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             return await self.close(refusal)
         if not user.is_authenticated:
             return await self.accept()
-        self.session_key = self.scope["session"].session_key
-        expiry = await database_sync_to_async(self.scope["session"].get_expiry_date)()
+        self.credential_group, expiry = await self.credential()
         self.hub = get_hub()
-        self.sessions = get_watcher()
-        self.session_timer = asyncio.get_running_loop().call_later(
-            expiry.timestamp() - time.time(), self.session_expired
-        )
+        # A session is re-read by the process's watcher, for an end no signal reaches; a
+        # token's revocation reaches its group, and its expiry the timer.
+        self.sessions = None if "token" in self.scope else get_watcher()
+        self.session_timer = None
+        if expiry is not None:
+            self.session_timer = asyncio.get_running_loop().call_later(
+                expiry.timestamp() - time.time(), self.session_expired
+            )
         # Joined before the handshake completes, so that nothing committed after the client
         # sees the socket open is missed; what arrives before is held until then.
         for group in self.own_groups():
@@ -64,19 +68,27 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         await self.accept()
         for group in self.own_groups():
             await self.release(group)
-        # Whatever else ends the session, the process's watcher notices within its interval.
-        self.sessions.watch(self)
+        if self.sessions is not None:
+            self.sessions.watch(self)
+
+    async def credential(self) -> tuple[str, datetime | None]:
+        """The group that closes the socket when its credential ends, and when it expires: the
+        API token's (`scope["token"]`, set by `api.socket_auth`; its expiry may be None, never)
+        or the session's."""
+        token = self.scope.get("token")
+        if token is not None:
+            return notifications.token_group(token.pk), token.expires_at
+        session = self.scope["session"]
+        expiry = await database_sync_to_async(session.get_expiry_date)()
+        return notifications.session_group(session.session_key), expiry
 
     def own_groups(self) -> list[str]:
         """The groups every socket of an authenticated user is in, subscribed or not."""
-        return [
-            notifications.user_group(self.user_pk),
-            notifications.session_group(self.session_key),
-        ]
+        return [notifications.user_group(self.user_pk), self.credential_group]
 
     async def disconnect(self, code):
         await self.detach()
-        open_sockets().remove(self, self.user_pk)
+        open_sockets().remove(self)
 
     async def close(self, code: CloseCode, reason=None):
         await self.detach()
@@ -88,8 +100,10 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
 
     async def detach(self):
         if self.hub is not None:
-            self.session_timer.cancel()
-            self.sessions.forget(self)
+            if self.session_timer is not None:
+                self.session_timer.cancel()
+            if self.sessions is not None:
+                self.sessions.forget(self)
             hub, self.hub = self.hub, None
             for group in [*self.subscriptions, *self.own_groups()]:
                 await hub.leave(group, self)

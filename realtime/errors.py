@@ -44,3 +44,11 @@ class TooManySubscriptions(SocketError):
 class Throttled(SocketError):
     code = "throttled"
     detail = "Too many messages; slow down."
+
+
+class AuthenticationFailed(SocketError):
+    """Credentials the socket was opened with were refused: the one error that then closes the
+    socket (with 4401), since a socket authenticates once, when it opens."""
+
+    code = "authentication_failed"
+    detail = "The credentials were refused."

@@ -34,6 +34,11 @@ def session_group(session_key: str) -> str:
     return f"realtime.session.{hashlib.sha256(session_key.encode()).hexdigest()[:32]}"
 
 
+def token_group(pk) -> str:
+    """The sockets opened with one API token (its primary key: nothing of the secret)."""
+    return f"realtime.token.{pk}"
+
+
 def event_type(action: str, model) -> str:
     return f"{action}_{model._meta.model_name.upper()}"
 

@@ -482,13 +482,14 @@ def test_another_users_foo_is_404_even_with_its_current_if_match(api, foreign_fo
         ("delete", "detail"),
     ],
 )
-def test_anonymous_callers_are_refused_with_403(anonymous_api, foo, method, path):
+def test_anonymous_callers_are_refused_with_401(anonymous_api, foo, method, path):
     url = detail_url(foo) if path == "detail" else path
 
     response = getattr(anonymous_api, method)(url, {"bar": "anonymous"}, format="json")
 
     foo.refresh_from_db()
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
     assert response.json() == NOT_LOGGED_IN
     assert (Foo.objects.count(), foo.bar) == (1, "first")
 

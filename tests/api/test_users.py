@@ -56,10 +56,11 @@ def test_unknown_user_is_404(api, user):
     assert response.json() == NOT_FOUND
 
 
-def test_anonymous_callers_are_refused_with_403(anonymous_api, user):
+def test_anonymous_callers_are_refused_with_401(anonymous_api, user):
     response = anonymous_api.get(detail_url(user))
 
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
     assert response.json() == {"detail": "Authentication credentials were not provided."}
 
 
