@@ -114,34 +114,41 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         size = len(text_data.encode()) if text_data is not None else len(bytes_data)
         if size > realtime_setting("MAX_MESSAGE_BYTES"):
             return await self.close(CloseCode.MESSAGE_TOO_BIG)
-        request_id = None
         try:
-            if not self.throttle.take():
-                raise errors.Throttled
-            if text_data is None:
-                raise errors.ParseError("Send JSON text frames, not binary.")
-            try:
-                content = json.loads(text_data)
-            except ValueError:
-                raise errors.ParseError from None
-            if not isinstance(content, dict):
-                raise errors.Invalid("Send a JSON object.")
-            message = SubscriptionSerializer(data=content)
-            if not message.is_valid():
-                # Echo the request id when it is itself valid, so the client can match the error.
-                if "request_id" not in message.errors:
-                    request_id = content.get("request_id")
-                raise errors.Invalid(errors=message.errors)
-            request = message.validated_data
-            request_id = request.get("request_id")
-            if self.hub is None:
-                raise errors.NotAuthenticated
-            if request["action"] == "unsubscribe":
-                await self.unsubscribe(request)
-            else:
-                await self.subscribe(request)
+            request = self.parse(text_data)
         except errors.SocketError as error:
-            await self.send_error(error, request_id)
+            return await self.send_error(error, error.request_id)
+        try:
+            await self.handle(request)
+        except errors.SocketError as error:
+            await self.send_error(error, request.get("request_id"))
+
+    def parse(self, text_data: str | None) -> dict:
+        """The request a message makes, validated; what is wrong with it is a SocketError."""
+        if not self.throttle.take():
+            raise errors.Throttled
+        if text_data is None:
+            raise errors.ParseError("Send JSON text frames, not binary.")
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            raise errors.ParseError from None
+        if not isinstance(content, dict):
+            raise errors.Invalid("Send a JSON object.")
+        message = SubscriptionSerializer(data=content)
+        if not message.is_valid():
+            # Echo the request id when it is itself valid, so the client can match the error.
+            echoed = None if "request_id" in message.errors else content.get("request_id")
+            raise errors.Invalid(errors=message.errors, request_id=echoed)
+        return message.validated_data
+
+    async def handle(self, request: dict) -> None:
+        """Carries out a valid request: subscribe (the default action) or unsubscribe."""
+        if self.hub is None:
+            raise errors.NotAuthenticated
+        if request["action"] == "unsubscribe":
+            return await self.unsubscribe(request)
+        await self.subscribe(request)
 
     async def subscribe(self, request):
         model, pk, request_id = request["model"], request["pk"], request.get("request_id")

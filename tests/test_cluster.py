@@ -12,8 +12,7 @@ from channels_redis.core import RedisChannelLayer
 
 from api.models import Foo
 from realtime.notifications import group_name
-from tests.api.jobs_support import items
-from tests.api.test_jobs_e2e import job_events, joined
+from tests.api.jobs_support import items, job_events
 from tests.servers import (
     ROOT,
     START_TIMEOUT,
@@ -98,7 +97,6 @@ def sockets_on_every_process(browser: Browser, foo, stack: contextlib.ExitStack)
             break
     assert set(sockets) == WEB_PROCESSES
     for socket in sockets.values():
-        joined(socket)
         assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
     return sockets
 
