@@ -109,6 +109,11 @@ class Daphne:
         self.log.seek(0)
         return self.log.read().decode(errors="replace")
 
+    def kill(self) -> None:
+        """A crash: SIGKILL, no goodbye to its sockets (`stop()` still returns the log)."""
+        self.process.kill()
+        self.process.wait(timeout=START_TIMEOUT)
+
     def stop(self) -> str:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=START_TIMEOUT)

@@ -11,18 +11,22 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 
-import { chromium } from 'playwright-core'
-
-import { Backend, ROOT, sleep } from './support/backend.js'
+import { Backend, sleep } from './support/backend.js'
+import {
+  OUTPUT,
+  PASSWORD,
+  USERNAME,
+  launch,
+  logInAndShow,
+  look,
+  openPage,
+  py,
+  seed,
+} from './support/page.js'
 import { logIn } from './support/session.js'
 import { startSite } from './support/site.js'
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const OUTPUT = join(ROOT, 'test-output', 'e2e')
-const USERNAME = 'alice'
-const PASSWORD = 'correct horse battery staple'
 const STEP_TIMEOUT = 60_000
-const WAIT = 15_000 // for the page to show something
 // The page reconnects after at most 2 s (maxDelay); a reconnection would show within this.
 const NO_RECONNECTION_WITHIN = 4_000
 
@@ -41,43 +45,23 @@ let browser
 let page
 let fooId
 let api
-const pageErrors = []
+let shows
+let text
+let screenshot
 
 before(async () => {
-  rmSync(OUTPUT, { recursive: true, force: true })
   mkdirSync(OUTPUT, { recursive: true })
   directory = mkdtempSync(join(tmpdir(), 'realtime-e2e-'))
   backend = new Backend({ directory, log: join(OUTPUT, 'daphne.log') })
   process.on('exit', () => backend.process?.kill('SIGKILL'))
   await backend.manage('migrate', '--noinput', '-v', '0')
-  fooId = await backend.shell(`
-from api.models import Foo, User
-from api.serializers import FooSerializer
-user = User.objects.create_user(${py(USERNAME)}, "alice@example.com", ${py(PASSWORD)})
-print(FooSerializer(Foo.objects.create(bar="first", owner=user)).data["id"])
-`)
+  fooId = await seed(backend)
   await backend.start()
   site = await startSite(backend.port)
   api = await logIn(backend.url, USERNAME, PASSWORD)
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 30_000,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
-  const context = await browser.newContext({ viewport: { width: 720, height: 560 } })
-  page = await context.newPage()
-  page.setDefaultTimeout(WAIT)
-  page.on('pageerror', (error) => pageErrors.push(error))
+  browser = await launch()
+  page = await openPage(browser)
+  ;({ shows, text, screenshot } = look(page))
 })
 
 after(async () => {
@@ -89,11 +73,7 @@ after(async () => {
 })
 
 test('the page logs in, subscribes and shows the Foo', { timeout: STEP_TIMEOUT }, async () => {
-  await page.goto(`${site.url}/?foo=${fooId}`)
-  await page.fill('input[name=username]', USERNAME)
-  await page.fill('input[name=password]', PASSWORD)
-  await page.click('button')
-  await shows('#connection', 'connected')
+  await logInAndShow(page, site.url, fooId)
   await shows('#bar', 'first')
   await shows('#version', '1')
   await screenshot('1-subscribed')
@@ -156,33 +136,5 @@ test("logging out in another tab ends the page's session", { timeout: STEP_TIMEO
 })
 
 test('the page raised no errors', () => {
-  assert.deepEqual(pageErrors, [])
+  assert.deepEqual(page.errors, [])
 })
-
-async function shows(selector, expected) {
-  try {
-    await page.waitForFunction(
-      ([selector, expected]) => document.querySelector(selector)?.textContent === expected,
-      [selector, expected],
-      { timeout: WAIT },
-    )
-  } catch (error) {
-    await screenshot(`failed-${selector.slice(1)}`)
-    const actual = await text(selector)
-    const message = `${selector} shows ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`
-    throw new Error(message, { cause: error })
-  }
-}
-
-function text(selector) {
-  return page.locator(selector).innerText()
-}
-
-function screenshot(name) {
-  return page.screenshot({ path: join(OUTPUT, `${name}.png`) })
-}
-
-/** A string as a Python literal. */
-function py(value) {
-  return JSON.stringify(value)
-}

@@ -15,6 +15,7 @@ const CONNECTION = {
 function reducer(state = { connection: 'offline', foo: null, log: [] }, action) {
   if (action.type.startsWith('@@redux/')) return state
   const next = { ...state, log: [...state.log, action.type] }
+  if (action.type === 'REALTIME_DISCONNECTED') next.closeCode = action.payload.code
   if (action.type in CONNECTION) return { ...next, connection: CONNECTION[action.type] }
   switch (action.type) {
     case 'SUBSCRIBED':
@@ -28,8 +29,9 @@ function reducer(state = { connection: 'offline', foo: null, log: [] }, action) 
   }
 }
 
-function render({ connection, foo, log }) {
+function render({ connection, closeCode, foo, log }) {
   $('#connection').textContent = connection
+  $('#close-code').textContent = closeCode ?? '—'
   $('#connection').dataset.state = connection
   $('#bar').textContent = foo?.bar ?? '—'
   $('#version').textContent = foo?.version ?? '—'
