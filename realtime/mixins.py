@@ -72,6 +72,14 @@ class SubscribableQuerySet(models.QuerySet):
                     notifications.notify_update(instance, tracked, previous[instance.pk])
         return count
 
+    def notify_created(self) -> None:
+        """Sends each object's creation to its collection's followers on commit: for objects
+        made by `bulk_create()`, which sends no signal."""
+        from realtime import notifications
+
+        for instance in self:
+            notifications.notify_update(instance, created=True)
+
 
 class Subscribable(models.Model):
     """A model whose changes are pushed to subscribed sockets.
