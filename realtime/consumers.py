@@ -8,6 +8,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from realtime import errors, notifications
 from realtime.close_codes import CloseCode
 from realtime.conf import realtime_setting
+from realtime.hub import _frame_for as frame_for
 from realtime.hub import get_hub
 from realtime.serializers import SubscriptionSerializer
 from realtime.sessions import get_watcher
@@ -186,6 +187,10 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         """An event for `group` from the hub; `frame` is this user's, None if they lost access."""
         if group in self.pending:
             return self.pending[group].append((message, frame))
+        if "batch" in message:
+            for event in message["batch"]:
+                await self.deliver(group, event, frame_for(event["frames"], self.user_pk))
+            return
         if group != message["object"]:
             return await self.deliver_to_audience(message, frame)
         if message["collection"] in self.collections:

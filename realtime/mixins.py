@@ -73,12 +73,11 @@ class SubscribableQuerySet(models.QuerySet):
         return count
 
     def notify_created(self) -> None:
-        """Sends each object's creation to its collection's followers on commit: for objects
-        made by `bulk_create()`, which sends no signal."""
+        """Sends each object's creation to its collection's followers on commit, in one layer
+        message per group: for objects made by `bulk_create()`, which sends no signal."""
         from realtime import notifications
 
-        for instance in self:
-            notifications.notify_update(instance, created=True)
+        notifications.notify_created(list(self))
 
 
 class Subscribable(models.Model):

@@ -197,6 +197,20 @@ def notify_update(instance, changed: set[str] | None = None, previous=None, crea
         send_on_commit(group, message)
 
 
+def notify_created(instances: list) -> None:
+    """The creation of each of `instances`, batched: one message per group, which each socket
+    takes as the messages it holds, in order."""
+    batches: dict[str, list] = {}
+    for instance in instances:
+        message = update_message(instance, None, created=True)
+        for group in targets(instance, message, created=True):
+            batches.setdefault(group, []).append({**message, "group": group})
+    for group, batch in batches.items():
+        version = max(event["version"] for event in batch)
+        message = {"type": EVENT, "frames": [], "batch": batch, "version": version, "ends": False}
+        send_on_commit(group, message)
+
+
 def notify_delete(instance) -> None:
     message = delete_message(instance)
     for group in targets(instance, message):
