@@ -269,3 +269,16 @@ async def test_collections_count_towards_the_subscription_limit(open_socket, set
         await socket.send_json_to(message)
     answers = [(await socket.receive_json_from())["type"] for _ in range(4)]
     assert answers == ["SUBSCRIBED", "SUBSCRIBED", "ERROR", "ERROR"]
+
+
+async def test_a_model_that_is_no_collection_tells_its_objects_subscribers_only(
+    open_socket, monkeypatch, user, foo
+):
+    monkeypatch.setattr(Foo, "realtime_collection", False)
+    socket = await open_socket(user)
+    await socket.send_json_to(subscription(foo, request_id="one"))
+    assert (await socket.receive_json_from())["type"] == "SUBSCRIBED"
+    await sync_to_async(Foo.objects.create)(bar="unannounced", owner=user)
+    await save(foo, bar="changed")
+    assert (await socket.receive_json_from())["payload"]["bar"] == "changed"
+    assert await socket.receive_nothing(timeout=0.3)
