@@ -21,6 +21,7 @@ class User(Subscribable, AbstractUser):
         Representation("api.serializers.UserSerializer", audience=Itself()),
         Representation("api.serializers.PublicUserSerializer", audience=Authenticated()),
     )
+    realtime_collection = True
 
     objects = SubscribableUserManager()
 
@@ -47,6 +48,7 @@ class Foo(Subscribable, models.Model):
     realtime_representations = (
         Representation("api.serializers.FooSerializer", audience=Owner("owner")),
     )
+    realtime_collection = True
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -101,11 +103,12 @@ class Job(Subscribable, models.Model):
     # The id of the task (django_tasks_db's DBTaskResult) of the latest run.
     task_id = models.CharField(max_length=64, blank=True)
 
-    tracker = FieldTracker(fields=["state", "done", "total", "message", "result", "error"])
+    tracker = FieldTracker(fields=["state", "done", "total", "message", "result", "error", "owner"])
     realtime_representations = (
         Representation("api.serializers.JobSerializer", audience=Owner("owner")),
     )
     realtime_feed = True
+    realtime_collection = True
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -10,6 +10,7 @@ from realtime import errors, notifications
 from realtime.close_codes import CloseCode
 from realtime.conf import realtime_setting
 from realtime.draining import draining
+from realtime.hub import _frame_for as frame_for
 from realtime.hub import get_hub
 from realtime.metrics import EVENTS_DELIVERED, SOCKETS_REFUSED, SUBSCRIPTIONS
 from realtime.serializers import SubscriptionSerializer
@@ -31,6 +32,9 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         self.subscriptions: dict[str, str] = {}
+        # Followed collections, by model label: the group joined for it, or None when its
+        # events come through the user's own group.
+        self.collections: dict[str, str | None] = {}
         # Events that arrive while a subscription's snapshot is read, by group.
         self.pending: dict[str, list] = {}
         self.throttle = TokenBucket(
@@ -105,10 +109,12 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             if self.sessions is not None:
                 self.sessions.forget(self)
             hub, self.hub = self.hub, None
-            for group in [*self.subscriptions, *self.own_groups()]:
+            shared = [group for group in self.collections.values() if group is not None]
+            for group in [*self.subscriptions, *shared, *self.own_groups()]:
                 await hub.leave(group, self)
             SUBSCRIPTIONS.dec(len(self.subscriptions))
             self.subscriptions.clear()
+            self.collections.clear()
 
     async def receive(self, text_data=None, bytes_data=None):
         size = len(text_data.encode()) if text_data is not None else len(bytes_data)
@@ -152,10 +158,11 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
 
     async def subscribe(self, request):
         model, pk, request_id = request["model"], request["pk"], request.get("request_id")
+        if pk is None:
+            return await self.follow(model, request_id)
         group = notifications.group_name(model, pk)
         if group not in self.subscriptions:
-            if len(self.subscriptions) >= realtime_setting("MAX_SUBSCRIPTIONS"):
-                raise errors.TooManySubscriptions
+            self.check_room()
             # Join before reading, and hold back what arrives meanwhile: an event committed
             # after the read is replayed, one committed before it is dropped as older.
             self.subscriptions[group] = request["id"]
@@ -172,14 +179,35 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         if group in self.pending:
             await self.release(group, after_version=snapshot["version"])
 
+    def check_room(self) -> None:
+        if len(self.subscriptions) + len(self.collections) >= realtime_setting("MAX_SUBSCRIPTIONS"):
+            raise errors.TooManySubscriptions
+
+    async def follow(self, model, request_id) -> None:
+        """Follows a collection. Nothing to read: from the answer on, every change of an object
+        the user sees, or saw, reaches the socket, so a list fetched after it converges with
+        the events (README, "Collections")."""
+        label = model._meta.label
+        if label not in self.collections:
+            self.check_room()
+            group = self.collections[label] = notifications.collection_group(model)
+            if group is not None:
+                await self.hub.join(group, self)
+        if request_id is not None:
+            await self.send_event("SUBSCRIBED", {"model": label}, {"request_id": request_id})
+
     async def unsubscribe(self, request):
-        await self.forget(notifications.group_name(request["model"], request["pk"]))
+        model = request["model"]
+        payload = {"model": model._meta.label}
+        if request["pk"] is None:
+            group = self.collections.pop(payload["model"], None)
+            if group is not None:
+                await self.hub.leave(group, self)
+        else:
+            payload["id"] = request["id"]
+            await self.forget(notifications.group_name(model, request["pk"]))
         if "request_id" in request:
-            await self.send_event(
-                "UNSUBSCRIBED",
-                {"model": request["model"]._meta.label, "id": request["id"]},
-                {"request_id": request["request_id"]},
-            )
+            await self.send_event("UNSUBSCRIBED", payload, {"request_id": request["request_id"]})
 
     async def forget(self, group):
         if self.subscriptions.pop(group, None) is not None:
@@ -196,6 +224,17 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         """An event for `group` from the hub; `frame` is this user's, None if they lost access."""
         if group in self.pending:
             return self.pending[group].append((message, frame))
+        if "batch" in message:
+            for event in message["batch"]:
+                await self.deliver(group, event, frame_for(event["frames"], self.user_pk))
+            return
+        if group != message["object"]:
+            return await self.deliver_to_audience(message, frame)
+        if message["collection"] in self.collections:
+            # The collection's route brings this change; a subscription it ends ends quietly.
+            if frame is None or message["ends"]:
+                await self.forget(group)
+            return
         if frame is None:
             await self.forget(group)
             EVENTS_DELIVERED.inc()
@@ -205,6 +244,25 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=frame[1])
         if message["ends"]:
             await self.forget(group)
+
+    async def deliver_to_audience(self, message: dict, frame: list | None) -> None:
+        """An event of a feed or a collection, which reached the user's group (or, for a
+        collection shown to everyone, the model's): `CREATE_` for a follower of the collection
+        who could not see the object before, `DELETE_` for one who no longer can."""
+        follows = message["collection"] in self.collections
+        if not (follows or message["feed"]):
+            return
+        was = any(members is None or self.user_pk in members for members in message["before"])
+        if message["ends"]:
+            text = frame[1] if was else None
+        elif frame is None:
+            text = message["gone"] if was else None
+        elif follows and not was:
+            text = frame[2]
+        else:
+            text = frame[1]
+        if text is not None:
+            await self.send(text_data=text)
 
     @database_sync_to_async
     def snapshot(self, model, pk) -> dict | None:

@@ -12,13 +12,11 @@ from django_tasks_db.models import DBTaskResult
 from api.jobs import reaper
 from api.models import Foo, Job
 from tests.api.jobs_support import items, job_events
-from tests.conftest import PASSWORD
+from tests.conftest import ORIGIN, PASSWORD
 from tests.servers import ROOT, START_TIMEOUT, Daphne, Worker, child_environment, run_shell
 from tests.test_end_to_end import Browser
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = "http://localhost"
 
 
 def assert_in_order(events: list[dict]) -> None:

@@ -81,3 +81,19 @@ async def test_the_reapers_verdict_reaches_the_socket(open_socket, api, user):
     assert [event["payload"]["state"] for event in events] == ["queued", "running", "failed"]
     assert events[-1]["payload"]["error"] == reaper.DEAD
     assert events[-1]["meta"]["id"] == body["id"]
+
+
+async def test_imported_foos_reach_a_socket_following_the_foo_collection(open_socket, api, user):
+    """The import inserts with bulk_create(), which sends no signal; its Foos are announced."""
+    socket = await open_socket(user)
+    await socket.send_json_to({"model": "api.Foo", "request_id": "list"})
+    assert (await socket.receive_json_from(EVENT_TIMEOUT))["type"] == "SUBSCRIBED"
+    await sync_to_async(post_import)(api, {"items": [*items(2), {"bar": ""}]})
+    await sync_to_async(run_worker)()
+    events = []
+    while len(events) < 5:  # the job's three, whatever the order, and its Foos' two
+        events.append(await socket.receive_json_from(EVENT_TIMEOUT))
+    assert await socket.receive_nothing(NOTHING_MORE)
+    created = [event for event in events if event["type"] == "CREATE_FOO"]
+    assert [event["meta"]["reason"] for event in created] == ["created", "created"]
+    assert sorted(event["payload"]["bar"] for event in created) == ["item 0", "item 1"]

@@ -2,7 +2,9 @@
 //
 // One scenario, in order: the page logs in and shows a Foo; a change made elsewhere appears;
 // the server is killed, the Foo changed while it is down, the server restarted, and the page
-// shows the change once it has reconnected; a logout in another tab ends the page's session.
+// shows the change once it has reconnected; a live list page shows a Foo another user
+// transferred to the user and one an import created, and drops one transferred away; a logout
+// in another tab ends the page's session.
 // Each step saves a screenshot to test-output/e2e/.
 
 import assert from 'node:assert/strict'
@@ -16,6 +18,7 @@ import {
   OUTPUT,
   PASSWORD,
   USERNAME,
+  WAIT,
   launch,
   logInAndShow,
   look,
@@ -44,6 +47,8 @@ let site
 let browser
 let page
 let fooId
+let giftId
+let bobId
 let api
 let shows
 let text
@@ -56,6 +61,16 @@ before(async () => {
   process.on('exit', () => backend.process?.kill('SIGKILL'))
   await backend.manage('migrate', '--noinput', '-v', '0')
   fooId = await seed(backend)
+  ;[giftId, bobId] = JSON.parse(
+    await backend.shell(`
+import json
+from api.models import Foo, User
+from api.serializers import FooSerializer, UserSerializer
+bob = User.objects.create_user("bob", "bob@example.com", ${py(PASSWORD)})
+gift = Foo.objects.create(bar="a gift from bob", owner=bob)
+print(json.dumps([FooSerializer(gift).data["id"], UserSerializer(bob).data["id"]]))
+`),
+  )
   await backend.start()
   site = await startSite(backend.port)
   api = await logIn(backend.url, USERNAME, PASSWORD)
@@ -112,6 +127,29 @@ foo.save()
   },
 )
 
+test(
+  'a live list shows a Foo transferred to the user and an imported one, and drops one given away',
+  { timeout: STEP_TIMEOUT },
+  async () => {
+    const list = await page.context().newPage()
+    list.on('pageerror', (error) => page.errors.push(error))
+    list.setDefaultTimeout(WAIT)
+    await list.goto(`${site.url}/?list`)
+    await lists(list, ['changed while the server was down'])
+    const me = await api('GET', '/api/auth/me')
+    const bob = await logIn(backend.url, 'bob', PASSWORD)
+    await bob('PATCH', `/api/foo/${giftId}`, { owner: me.id })
+    await lists(list, ['a gift from bob', 'changed while the server was down'])
+    await list.screenshot({ path: join(OUTPUT, '5-list-transferred-in.png') })
+    await api('POST', '/api/foo/import', { items: [{ bar: 'imported' }] })
+    await lists(list, ['a gift from bob', 'changed while the server was down', 'imported'])
+    await api('PATCH', `/api/foo/${giftId}`, { owner: bobId })
+    await lists(list, ['changed while the server was down', 'imported'])
+    await list.screenshot({ path: join(OUTPUT, '6-list-imported-and-given-away.png') })
+    await list.close()
+  },
+)
+
 test("logging out in another tab ends the page's session", { timeout: STEP_TIMEOUT }, async () => {
   const other = await page.context().newPage()
   await other.goto(`${site.url}/?foo=${fooId}`)
@@ -138,3 +176,21 @@ test("logging out in another tab ends the page's session", { timeout: STEP_TIMEO
 test('the page raised no errors', () => {
   assert.deepEqual(page.errors, [])
 })
+
+/** Waits until the list page shows exactly these Foos (sorted by bar). */
+async function lists(list, expected) {
+  try {
+    await list.waitForFunction(
+      (expected) =>
+        JSON.stringify([...document.querySelectorAll('#foos li')].map((li) => li.textContent)) ===
+        JSON.stringify(expected),
+      expected,
+      { timeout: WAIT },
+    )
+  } catch (error) {
+    const actual = await list.locator('#foos li').allInnerTexts()
+    throw new Error(`the list shows ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`, {
+      cause: error,
+    })
+  }
+}
