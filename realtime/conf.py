@@ -5,7 +5,8 @@ from django.conf import settings
 DEFAULTS = {
     # Subscriptions one socket may hold at once.
     "MAX_SUBSCRIPTIONS": 200,
-    # A client message larger than this closes the socket with 1009 (message too big).
+    # A client message larger than this closes the socket with 4009 (see
+    # `realtime.close_codes`).
     "MAX_MESSAGE_BYTES": 64 * 1024,
     # Client messages a socket may send: a burst of this many, refilled at this rate per second.
     # The burst lets a reconnecting client resubscribe to everything it held at once.

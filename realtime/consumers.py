@@ -6,12 +6,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from realtime import errors, notifications
+from realtime.close_codes import CloseCode
 from realtime.conf import realtime_setting
 from realtime.hub import get_hub
 from realtime.serializers import SubscriptionSerializer
 from realtime.throttling import TokenBucket
-
-CLOSE_MESSAGE_TOO_BIG = 1009
 
 
 class NotificationsConsumer(AsyncWebsocketConsumer):
@@ -61,12 +60,13 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         await self.detach()
 
-    async def close(self, code=None, reason=None):
+    async def close(self, code: CloseCode, reason=None):
         await self.detach()
-        await super().close(code, reason)
+        # A plain int: autobahn refuses any other type of close code, an IntEnum included.
+        await super().close(int(code), reason)
 
     def session_expired(self) -> None:
-        self.closing = asyncio.ensure_future(self.close(notifications.CLOSE_LOGGED_OUT))
+        self.closing = asyncio.ensure_future(self.close(CloseCode.LOGGED_OUT))
 
     async def detach(self):
         if self.hub is not None:
@@ -79,7 +79,7 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         size = len(text_data.encode()) if text_data is not None else len(bytes_data)
         if size > realtime_setting("MAX_MESSAGE_BYTES"):
-            return await self.close(CLOSE_MESSAGE_TOO_BIG)
+            return await self.close(CloseCode.MESSAGE_TOO_BIG)
         request_id = None
         try:
             if not self.throttle.take():

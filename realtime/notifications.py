@@ -13,13 +13,12 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from realtime.close_codes import CloseCode
+
 logger = logging.getLogger(__name__)
 
 EVENT = "realtime.event"
 CLOSE = "realtime.close"
-
-CLOSE_LOGGED_OUT = 4401
-"""Close code of a socket whose session ended (logout, expiry, deletion, user deactivated)."""
 
 
 def group_name(model, pk) -> str:
@@ -138,5 +137,5 @@ def notify_delete(instance) -> None:
         send_on_commit(group, message)
 
 
-def close_group(group: str, code: int = CLOSE_LOGGED_OUT) -> None:
+def close_group(group: str, code: CloseCode = CloseCode.LOGGED_OUT) -> None:
     send_on_commit(group, {"type": CLOSE, "code": code})

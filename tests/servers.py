@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -46,11 +47,15 @@ def free_port() -> int:
 
 
 class Daphne:
-    """A Daphne process serving the project on 127.0.0.1."""
+    """A Daphne process serving the project on 127.0.0.1; `stop()` returns what it logged.
+
+    Its output goes to a file rather than a pipe, which would block the server once full."""
 
     def __init__(self, **env):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # Open for the server's life: `stop()` closes it.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -64,25 +69,34 @@ class Daphne:
             ],
             cwd=ROOT,
             env=child_environment(**env),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         self.wait_until_healthy()
 
     def wait_until_healthy(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
-            assert self.process.poll() is None, "daphne exited during start-up"
+            assert self.process.poll() is None, f"daphne exited during start-up:\n{self.output()}"
             with (
                 contextlib.suppress(OSError),
                 urllib.request.urlopen(f"{self.url}/api/health", timeout=2) as response,
             ):
                 if response.status == 200:
                     return
-            assert time.monotonic() < deadline, "daphne did not become healthy in time"
+            assert time.monotonic() < deadline, f"daphne was not healthy in time:\n{self.output()}"
             time.sleep(0.1)
 
-    def stop(self) -> None:
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def stop(self) -> str:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=START_TIMEOUT)
+        output = self.output()
+        self.log.close()
+        return output
 
 
 def run_shell(code: str, **env) -> subprocess.CompletedProcess:

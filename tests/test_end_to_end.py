@@ -3,9 +3,12 @@
 import http.cookiejar
 import json
 import urllib.request
+from datetime import timedelta
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from api.models import Foo
@@ -16,13 +19,16 @@ from tests.support import hashid
 pytestmark = pytest.mark.django_db(transaction=True)
 
 IDLE_LONGER_THAN_REDIS_READ = 6.5
+EXCEPTION_MARKERS = ("Traceback", "Exception inside application")
 
 
 @pytest.fixture
 def server(transactional_db):
+    """A Daphne process; a test that leaves an exception in its log fails."""
     daphne = Daphne()
     yield daphne
-    daphne.stop()
+    log = daphne.stop()
+    assert not any(marker in log for marker in EXCEPTION_MARKERS), log
 
 
 class Browser:
@@ -69,6 +75,13 @@ def receive(socket) -> dict:
 def subscribe(socket, foo) -> dict:
     socket.send(json.dumps({"model": "api.Foo", "id": hashid(foo), "request_id": 1}))
     return receive(socket)
+
+
+def close_code(socket) -> int:
+    """The code the server closed `socket` with (fails if it sends anything else first)."""
+    with pytest.raises(ConnectionClosed) as closed:
+        socket.recv(timeout=10)
+    return closed.value.rcvd.code
 
 
 def test_patch_over_rest_reaches_the_subscribed_socket(server, user, foo):
@@ -119,3 +132,31 @@ def test_idle_socket_survives_redis_blocking_reads(server, user, foo):
             socket.recv(timeout=IDLE_LONGER_THAN_REDIS_READ)
         Foo.objects.filter(pk=foo.pk).update_and_notify(bar="after a quiet while")
         assert receive(socket)["payload"]["bar"] == "after a quiet while"
+
+
+def test_message_over_the_size_limit_closes_the_socket_with_4009(server, user):
+    browser = Browser(server)
+    browser.log_in("alice")
+    with browser.socket() as socket:
+        socket.send(json.dumps({"model": "api.Foo", "id": "x" * 70_000}))
+        assert close_code(socket) == 4009
+
+
+def test_logout_closes_the_sessions_socket_with_4401(server, user, foo):
+    browser = Browser(server)
+    browser.log_in("alice")
+    with browser.socket() as socket:
+        assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
+        browser.request("POST", "/api/auth/logout")
+        assert close_code(socket) == 4401
+
+
+def test_socket_is_closed_with_4401_when_its_session_expires(server, user, foo):
+    browser = Browser(server)
+    browser.log_in("alice")
+    session = SessionStore(browser.cookie("sessionid"))
+    session.set_expiry(timezone.now() + timedelta(seconds=2))
+    session.save()
+    with browser.socket() as socket:
+        assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
+        assert close_code(socket) == 4401

@@ -121,14 +121,20 @@ export interface ConnectOptions {
   sendBurst?: number
   /** Messages sent per second after the burst; match `REALTIME["THROTTLE_RATE"]`. Default 10. */
   sendRate?: number
+  /**
+   * The largest message the server reads, in bytes; match `REALTIME["MAX_MESSAGE_BYTES"]`.
+   * A larger subscription is refused (`message_too_big`) rather than sent. Default 65536.
+   */
+  maxMessageBytes?: number
 }
 
 export interface RealtimeClient {
   readonly status: ConnectionStatus
   /**
    * Follows an object. Resolves with its snapshot (also dispatched as `SUBSCRIBED`); rejects with
-   * a `RealtimeError` the server sent (`not_found`, ...), or `unsubscribed` / `logged_out` /
-   * `disconnected` when the subscription ended before it was answered. Subscriptions are
+   * a `RealtimeError` the server sent (`not_found`, ...), `message_too_big` at once when the
+   * request is larger than the server reads (`maxMessageBytes`), or `unsubscribed` /
+   * `logged_out` / `disconnected` when the subscription ended before it was answered. Subscriptions are
    * counted: each `subscribe` needs its `unsubscribe`. While the socket is down the request
    * waits for the reconnection.
    */
@@ -164,6 +170,8 @@ export const REALTIME_CONNECTED: 'REALTIME_CONNECTED'
 export const REALTIME_DISCONNECTED: 'REALTIME_DISCONNECTED'
 export const LOGGED_OUT: 'LOGGED_OUT'
 export const CLOSE_LOGGED_OUT: 4401
+/** A message was over the server's limit: a reconnection follows (`REALTIME_DISCONNECTED`). */
+export const CLOSE_MESSAGE_TOO_BIG: 4009
 
 /** `eventType('UPDATE', 'api.Foo')` is `'UPDATE_FOO'`. */
 export function eventType<A extends 'UPDATE' | 'DELETE'>(

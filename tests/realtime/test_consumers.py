@@ -253,12 +253,12 @@ async def test_too_many_messages_are_throttled(open_socket, settings, user, foo)
     assert (await error_of(socket))["payload"]["code"] == "throttled"
 
 
-async def test_message_over_the_size_limit_closes_with_1009(open_socket, settings, user):
+async def test_message_over_the_size_limit_closes_with_4009(open_socket, settings, user):
     settings.REALTIME = {"MAX_MESSAGE_BYTES": 100}
     socket = await open_socket(user)
     await socket.send_to(text_data=json.dumps({"model": "api.Foo", "id": "é" * 60}))
     message = await socket.receive_output()
-    assert message == {"type": "websocket.close", "code": 1009}
+    assert message == {"type": "websocket.close", "code": 4009}
 
 
 async def test_unsubscribing_from_an_unfollowed_object_is_answered_all_the_same(

@@ -7,6 +7,9 @@ export const LOGGED_OUT = 'LOGGED_OUT'
 /** The close code of a socket whose session ended (logout, expiry, user deactivated). */
 export const CLOSE_LOGGED_OUT = 4401
 
+/** The close code of a socket that sent a message over the server's limit (WebSocket's 1009). */
+export const CLOSE_MESSAGE_TOO_BIG = 4009
+
 /** `eventType('DELETE', 'api.Foo')` is `'DELETE_FOO'`, as the server names its events. */
 export function eventType(action, model) {
   return `${action}_${model.slice(model.lastIndexOf('.') + 1).toUpperCase()}`

@@ -33,7 +33,12 @@ const DEFAULTS = {
   // Messages sent at once, then per second: the server's THROTTLE_BURST and THROTTLE_RATE.
   sendBurst: 200,
   sendRate: 20,
+  // The largest message the server reads: its MAX_MESSAGE_BYTES.
+  maxMessageBytes: 64 * 1024,
 }
+
+// The widest request id a message can carry, for measuring one before its id is known.
+const WIDEST_REQUEST_ID = Number.MAX_SAFE_INTEGER
 
 const key = (model, id) => `${model}:${id}`
 
@@ -105,6 +110,16 @@ export function connect(options = {}) {
     requests.clear()
     if (status === 'open') emit({ type: REALTIME_DISCONNECTED, payload: { code, reason } })
     return old
+  }
+
+  /**
+   * Whether the server would close the socket (4009) rather than read `message`. Such a
+   * subscription is refused here: held, it would be sent again after every reconnection and
+   * close every new socket.
+   */
+  function tooBig(message) {
+    const text = JSON.stringify({ ...message, request_id: WIDEST_REQUEST_ID })
+    return new TextEncoder().encode(text).length > config.maxMessageBytes
   }
 
   function retry() {
@@ -229,7 +244,13 @@ export function connect(options = {}) {
     subscribe(model, id) {
       const k = key(model, id)
       let entry = held.get(k)
-      if (!entry) held.set(k, (entry = { model, id, count: 0, waiters: [], inflight: null }))
+      if (!entry) {
+        if (tooBig(subscription({ model, id }))) {
+          const detail = 'The subscription is larger than the server reads.'
+          return Promise.reject(new RealtimeError({ code: 'message_too_big', detail }))
+        }
+        held.set(k, (entry = { model, id, count: 0, waiters: [], inflight: null }))
+      }
       entry.count += 1
       return new Promise((resolve, reject) => {
         entry.waiters.push({ resolve, reject })

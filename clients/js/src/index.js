@@ -2,6 +2,7 @@ export { connect, RealtimeError } from './client.js'
 export { realtimeMiddleware } from './middleware.js'
 export {
   CLOSE_LOGGED_OUT,
+  CLOSE_MESSAGE_TOO_BIG,
   LOGGED_OUT,
   REALTIME_CONNECTED,
   REALTIME_DISCONNECTED,

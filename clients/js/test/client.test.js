@@ -533,6 +533,38 @@ describe('logout', () => {
   })
 })
 
+describe('message size', () => {
+  test('a subscription larger than the server reads is refused, never sent', async () => {
+    const client = open()
+    await assert.rejects(client.subscribe(FOO, 'x'.repeat(70_000)), { code: 'message_too_big' })
+    FakeWebSocket.last.drop()
+    tick(60_000)
+    FakeWebSocket.last.accept()
+    assert.deepEqual(FakeWebSocket.last.sent, [])
+  })
+
+  test('the limit counts bytes, as the server does', async () => {
+    const client = open({ maxMessageBytes: 120 })
+    await assert.rejects(client.subscribe(FOO, 'é'.repeat(30)), { code: 'message_too_big' })
+    client.subscribe(FOO, 'e'.repeat(30))
+    assert.equal(FakeWebSocket.last.sent.length, 1)
+  })
+
+  test('close code 4009 reports REALTIME_DISCONNECTED and reconnects', () => {
+    const client = open()
+    client.subscribe(FOO, 'a')
+    FakeWebSocket.last.drop(4009)
+    assert.deepEqual(actions.at(-1), {
+      type: 'REALTIME_DISCONNECTED',
+      payload: { code: 4009, reason: '' },
+    })
+    tick(60_000)
+    FakeWebSocket.last.accept()
+    assert.equal(client.status, 'open')
+    assert.equal(FakeWebSocket.last.lastRequest(FOO, 'a', 'subscribe').action, 'subscribe')
+  })
+})
+
 describe('listeners', () => {
   test('a listener that throws is reported and the client carries on', () => {
     const reported = []

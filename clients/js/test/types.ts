@@ -2,11 +2,13 @@
 import { applyMiddleware, createStore, type Reducer } from 'redux'
 
 import {
+  CLOSE_MESSAGE_TOO_BIG,
   connect,
   eventType,
   realtimeMiddleware,
   RealtimeError,
   type RealtimeAction,
+  type RealtimeClient,
   type Snapshot,
   type SubscribedAction,
 } from '@realtime-rest-backend/client'
@@ -21,6 +23,7 @@ const reducer: Reducer<{ foo?: Foo }> = (state = {}, action) =>
   action.type === 'SUBSCRIBED' ? { foo: (action as SubscribedAction<Foo>).payload!.data } : state
 
 const client = connect({ url: '/ws/notifications/', WebSocket, minDelay: 250 })
+connect({ WebSocket, maxMessageBytes: 1024 }) satisfies RealtimeClient
 const store = createStore(reducer, applyMiddleware(realtimeMiddleware(client)))
 store.getState().foo?.bar satisfies string | undefined
 
@@ -32,5 +35,6 @@ stop()
 client.status satisfies 'connecting' | 'open' | 'waiting' | 'logged_out' | 'closed'
 eventType('UPDATE', 'api.Foo') satisfies `UPDATE_${string}`
 new RealtimeError({ code: 'not_found', detail: 'No such object.' }).code satisfies string
+CLOSE_MESSAGE_TOO_BIG satisfies 4009
 // @ts-expect-error: the model and the id are both needed
 client.subscribe('api.Foo')
