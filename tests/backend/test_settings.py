@@ -194,3 +194,16 @@ def test_redis_url_switches_the_channel_layer_to_redis():
     assert host["address"] == "redis://cache.internal:6379/2"
     # The layer blocks up to 5 s reading a channel; a shorter socket timeout kills idle readers.
     assert host["socket_timeout"] > 5
+
+
+def test_several_redis_urls_shard_the_layer_with_the_same_options_on_each():
+    layer = settings_with(SECRET_KEY="x", REDIS_URL="redis://a:6379/0, redis://b:6380/0")[
+        "CHANNEL_LAYERS"
+    ]["default"]
+
+    first, second = layer["CONFIG"]["hosts"]
+    assert (first["address"], second["address"]) == ("redis://a:6379/0", "redis://b:6380/0")
+    assert {key: value for key, value in first.items() if key != "address"} == {
+        key: value for key, value in second.items() if key != "address"
+    }
+    assert first["socket_timeout"] > 5
