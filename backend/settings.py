@@ -124,12 +124,13 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     }
 
 # One Redis URL, or several separated by commas: channels-redis then shards over them (each
-# group and each process's channel lives on one server, picked by a hash of its name).
+# group and each process's channel lives on one server, picked by a hash of its name). Either
+# layer is Channels' own, made to report what it drops (realtime/layers.py).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "realtime.layers.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
@@ -149,7 +150,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "BACKEND": "realtime.layers.InMemoryChannelLayer",
             "CONFIG": {"capacity": 10_000},
         }
     }

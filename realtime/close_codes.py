@@ -2,7 +2,8 @@
 
 An application may only send 1000 or a code from 3000 to 4999: Daphne's WebSocket protocol
 (autobahn) raises on any other, and the client sees 1011 instead. So the protocol's own codes
-(1009 "message too big") are not ours to send; ours are their 4xxx counterparts.
+(1009 "message too big", 1011 "internal error") are not ours to send; ours are their 4xxx
+counterparts.
 
 The consumer enforces the size limit itself, rather than Daphne's `--websocket-max-message-size`
 (which autobahn answers with 1009), because that option bounds the messages the server sends
@@ -21,3 +22,12 @@ class CloseCode(enum.IntEnum):
 
     LOGGED_OUT = 4401
     """The session ended (logout, expiry, deletion, user deactivated or deleted)."""
+
+    HUB_FAILED = 4011
+    """This process stopped receiving events (its hub's receive loop ended: the channel layer
+    failed). Events may have been missed: reconnect and resync (1011's counterpart)."""
+
+    RESYNC = 4205
+    """Events for this socket may have been lost (the channel layer restarted empty, was
+    unreachable, or dropped a message to this process for capacity): reconnect and resync from
+    snapshots (HTTP's 205, Reset Content: the client resets its view)."""

@@ -1,0 +1,168 @@
+"""The hub never leaves a socket open and deaf: what its layer loses, its sockets are told."""
+
+import asyncio
+import logging
+
+import pytest
+from channels.layers import get_channel_layer
+from prometheus_client import REGISTRY
+
+from api.models import Foo
+from realtime import hub, notifications
+from realtime.hub import get_hub
+from tests.servers import RedisServer
+from tests.support import close_code, save
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# A watch runs every second; a fault is answered within a few.
+ANSWERED_WITHIN = 5
+
+
+def sample(name: str, **labels) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def resyncs(reason: str) -> float:
+    return sample("realtime_resyncs_requested_total", reason=reason)
+
+
+async def wait_until(condition) -> None:
+    async with asyncio.timeout(ANSWERED_WITHIN):
+        while not condition():
+            await asyncio.sleep(0.05)
+
+
+async def test_a_hub_whose_receive_loop_fails_closes_its_sockets_with_4011(
+    subscribed, open_socket, user, foo, caplog
+):
+    first, second = await subscribed(user, foo), await open_socket(user)
+    failed_hub = get_hub()
+    failures, closed = sample("realtime_layer_failures_total"), resyncs("hub_failed")
+
+    # A message the hub cannot read (an event without its group) ends its receive loop.
+    with caplog.at_level(logging.ERROR, logger="realtime.hub"):
+        await get_channel_layer().send(await failed_hub._channel, {"type": notifications.EVENT})
+        assert await close_code(first) == 4011
+        assert await close_code(second) == 4011
+
+    assert "The hub stopped receiving events" in caplog.text
+    assert sample("realtime_layer_failures_total") == failures + 1
+    assert resyncs("hub_failed") == closed + 2
+
+
+async def test_the_next_socket_gets_a_working_hub(subscribed, user, foo):
+    first = await subscribed(user, foo)
+    await get_channel_layer().send(await get_hub()._channel, {"type": notifications.EVENT})
+    assert await close_code(first) == 4011
+
+    again = await subscribed(user, foo)
+    await save(foo, bar="heard by the new hub")
+
+    assert (await again.receive_json_from())["payload"]["bar"] == "heard by the new hub"
+
+
+async def test_a_cancelled_receive_loop_closes_its_sockets_with_4011(subscribed, user, foo):
+    socket = await subscribed(user, foo)
+
+    get_hub()._receiver.cancel()
+
+    assert await close_code(socket) == 4011
+
+
+async def test_a_process_without_a_hub_or_with_a_working_one_is_receiving(subscribed, user, foo):
+    assert hub.receiving()
+    await subscribed(user, foo)
+    assert hub.receiving()
+
+
+@pytest.fixture
+def tiny_capacity(settings):
+    """An in-memory layer whose channels hold one message: a second one sent before the hub
+    reads the first is dropped (the in-memory layer sends without yielding to the hub)."""
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "realtime.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1}}
+    }
+
+
+async def test_sockets_that_missed_a_dropped_message_are_told_to_resync(
+    tiny_capacity, subscribed, user, other_user, foo, foreign_foo, caplog
+):
+    socket, bystander = await subscribed(user, foo), await subscribed(other_user, foreign_foo)
+    dropped, resynced = sample("realtime_layer_messages_dropped_total"), resyncs("dropped")
+    group = notifications.group_name(Foo, foo.pk)
+    layer = get_channel_layer()
+
+    with caplog.at_level(logging.WARNING, logger="realtime.layers"):
+        for bar in ("kept", "dropped"):
+            foo.bar = bar
+            message = notifications.update_message(foo, {"bar"})
+            await layer.group_send(group, {**message, "group": group})
+
+    assert (await socket.receive_json_from())["payload"]["bar"] == "kept"
+    assert await close_code(socket) == 4205
+    assert f"A message to group {group} was dropped: 1 channel(s) over capacity" in caplog.text
+    assert sample("realtime_layer_messages_dropped_total") == dropped + 1
+    assert resyncs("dropped") == resynced + 1
+    # Its group lost nothing: it stays open.
+    assert await bystander.receive_nothing(timeout=0.2)
+
+
+@pytest.fixture
+def own_redis(settings):
+    """The layer on redis-servers of the test's own, which it may flush or kill."""
+    servers = []
+
+    def own_redis(shards=1) -> list[RedisServer]:
+        servers.extend(RedisServer() for _ in range(shards))
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "realtime.layers.RedisChannelLayer",
+                "CONFIG": {"hosts": [server.url for server in servers]},
+            }
+        }
+        return servers
+
+    yield own_redis
+    for server in servers:
+        server.stop()
+
+
+@pytest.mark.redis
+async def test_sockets_are_told_to_resync_when_redis_loses_the_hubs_memberships(
+    own_redis, subscribed, user, foo
+):
+    [server] = own_redis()
+    socket = await subscribed(user, foo)
+    resynced = resyncs("layer_lost")
+
+    # What a restart without persistence, or a failover to an empty replica, leaves behind.
+    await asyncio.to_thread(server.client().flushall)
+
+    assert await close_code(socket) == 4205
+    assert resyncs("layer_lost") == resynced + 1
+    again = await subscribed(user, foo)
+    await save(foo, bar="after the flush")
+    assert (await again.receive_json_from())["payload"]["bar"] == "after the flush"
+
+
+@pytest.mark.redis
+async def test_a_shard_that_restarts_empty_stops_readiness_then_resyncs_the_sockets(
+    own_redis, subscribed, user, foo
+):
+    servers = own_redis(shards=2)
+    socket = await subscribed(user, foo)
+    layer = get_channel_layer()
+    # The shard that does not hold the hub's channel: its blocking read goes on meanwhile.
+    receiving_on = layer.consistent_hash(layer.non_local_name(await get_hub()._channel))
+    other = servers[1 - receiving_on]
+
+    await asyncio.to_thread(other.kill)
+    await wait_until(lambda: not hub.receiving())
+    await asyncio.to_thread(other.start)
+
+    assert await close_code(socket) == 4205
+    await wait_until(hub.receiving)
+    again = await subscribed(user, foo)
+    await save(foo, bar="after the restart")
+    assert (await again.receive_json_from())["payload"]["bar"] == "after the restart"
