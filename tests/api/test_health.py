@@ -153,6 +153,7 @@ def test_readiness_is_503_without_a_queue_age_when_the_database_is_unreachable()
         PROBE_WITHOUT_DATABASE,
         DJANGO_SETTINGS_MODULE="backend.settings",
         SECRET_KEY="x",
+        HASHIDS_SALT="x",
         DATABASE_URL="postgres://postgres@127.0.0.1:1/x",
         DATABASE_POOL_TIMEOUT="1",
     )

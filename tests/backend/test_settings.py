@@ -197,7 +197,7 @@ def test_redis_url_switches_the_channel_layer_to_redis():
 
 
 def test_several_redis_urls_shard_the_layer_with_the_same_options_on_each():
-    layer = settings_with(SECRET_KEY="x", REDIS_URL="redis://a:6379/0, redis://b:6380/0")[
+    layer = settings_with(**REQUIRED, REDIS_URL="redis://a:6379/0, redis://b:6380/0")[
         "CHANNEL_LAYERS"
     ]["default"]
 
