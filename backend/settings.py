@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import dj_database_url
+import redis.exceptions
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -140,6 +141,9 @@ if REDIS_URL:
                         "socket_timeout": 30,
                         "socket_connect_timeout": 5,
                         "max_connections": 1000,
+                        # A pooled connection that Redis dropped (it restarted) fails its next
+                        # command: that command is tried once more, on a new connection.
+                        "retry_on_error": [redis.exceptions.ConnectionError],
                     }
                     for address in env_list("REDIS_URL", "")
                 ],

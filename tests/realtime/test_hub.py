@@ -28,8 +28,9 @@ def resyncs(reason: str) -> float:
 
 
 async def wait_until(condition) -> None:
+    """Polls `condition`: the hub's state is a flag, with no event to wait for."""
     async with asyncio.timeout(ANSWERED_WITHIN):
-        while not condition():
+        while not condition():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
 
 
