@@ -17,6 +17,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from realtime import hub
+
 logger = logging.getLogger(__name__)
 
 LAYER_TIMEOUT = 2.0
@@ -73,6 +75,8 @@ def oldest_queued_job_age() -> float | None:
 READINESS_CHECKS = {
     "database": database_ok,
     "channel_layer": channel_layer_ok,
+    # This process's hub hears every event (realtime.hub.receiving).
+    "hub": hub.receiving,
 }
 
 

@@ -103,6 +103,7 @@ def test_readiness_is_ok_with_no_job_waiting(anonymous_api, db):
         "status": "ok",
         "database": "ok",
         "channel_layer": "ok",
+        "hub": "ok",
         "oldest_queued_job_age": None,
     }
 
@@ -128,6 +129,7 @@ def test_readiness_is_503_naming_the_channel_layer_when_it_is_unreachable(
         "status": "unavailable",
         "database": "ok",
         "channel_layer": "unavailable",
+        "hub": "ok",
         "oldest_queued_job_age": None,
     }
 
@@ -165,6 +167,7 @@ def test_readiness_is_503_without_a_queue_age_when_the_database_is_unreachable()
                 "status": "unavailable",
                 "database": "unavailable",
                 "channel_layer": "ok",
+                "hub": "ok",
                 "oldest_queued_job_age": None,
             },
         },

@@ -4,7 +4,9 @@ import asyncio
 import logging
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.test import Client
 from prometheus_client import REGISTRY
 
 from api.models import Foo
@@ -160,6 +162,8 @@ async def test_a_shard_that_restarts_empty_stops_readiness_then_resyncs_the_sock
 
     await asyncio.to_thread(other.kill)
     await wait_until(lambda: not hub.receiving())
+    ready = await sync_to_async(Client().get)("/api/health/ready")
+    assert (ready.status_code, ready.json()["hub"]) == (503, "unavailable")
     await asyncio.to_thread(other.start)
 
     assert await close_code(socket) == 4205
