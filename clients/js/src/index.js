@@ -1,8 +1,10 @@
 export { connect, RealtimeError } from './client.js'
 export { realtimeMiddleware } from './middleware.js'
 export {
+  CLOSE_HUB_FAILED,
   CLOSE_LOGGED_OUT,
   CLOSE_MESSAGE_TOO_BIG,
+  CLOSE_RESYNC,
   LOGGED_OUT,
   REALTIME_CONNECTED,
   REALTIME_DISCONNECTED,

@@ -2,7 +2,9 @@
 import { applyMiddleware, createStore, type Reducer } from 'redux'
 
 import {
+  CLOSE_HUB_FAILED,
   CLOSE_MESSAGE_TOO_BIG,
+  CLOSE_RESYNC,
   connect,
   eventType,
   realtimeMiddleware,
@@ -36,5 +38,7 @@ client.status satisfies 'connecting' | 'open' | 'waiting' | 'logged_out' | 'clos
 eventType('UPDATE', 'api.Foo') satisfies `UPDATE_${string}`
 new RealtimeError({ code: 'not_found', detail: 'No such object.' }).code satisfies string
 CLOSE_MESSAGE_TOO_BIG satisfies 4009
+CLOSE_HUB_FAILED satisfies 4011
+CLOSE_RESYNC satisfies 4205
 // @ts-expect-error: the model and the id are both needed
 client.subscribe('api.Foo')
