@@ -125,7 +125,8 @@ class RedisChannelLayer(core.RedisChannelLayer):
 
     async def memberships_kept(self, channel: str) -> bool:
         """Refreshes `channel`'s sentinel on every shard: False if a shard had lost it since the
-        last call, and with it the channel's memberships there. (The first call sets it.)"""
+        last call, and with it the channel's memberships there. (The first call sets it. SET
+        with GET needs Redis 6.2 or later.)"""
         key = f"{self.prefix}:sentinel:{channel}"
         kept = True
         for index in range(self.ring_size):
