@@ -59,7 +59,6 @@ class Hub:
         self.reachable = True
         self.failed = False
         self._channel = asyncio.ensure_future(self._open())
-        self._watcher = None
         self._receiver = asyncio.ensure_future(self._receive())
 
     async def _open(self) -> str:
@@ -94,9 +93,7 @@ class Hub:
 
     async def _rejoin(self, channel: str) -> None:
         for group in list(self.groups):
-            async with self._lock(group):
-                if group in self.groups:
-                    await self.layer.group_add(group, channel)
+            await self.layer.group_add(group, channel)
 
     async def _watch(self, channel: str) -> None:
         """Every WATCH_INTERVAL, asks the layer whether it lost the hub's memberships or dropped
@@ -131,22 +128,21 @@ class Hub:
         """Ends only when it fails: the hub's sockets are then closed, never left deaf."""
         try:
             channel = await self._channel
-            self._watcher = asyncio.ensure_future(self._watch(channel))
-            while True:
-                message = await self.layer.receive(channel)
-                if message["type"] == notifications.EVENT:
-                    await self._deliver(message)
-                else:
-                    await self._close(message)
+            # The watch ends with the receive loop, whichever way that ends.
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._watch(channel))
+                while True:
+                    message = await self.layer.receive(channel)
+                    if message["type"] == notifications.EVENT:
+                        await self._deliver(message)
+                    else:
+                        await self._close(message)
         except Exception:
             metrics.LAYER_FAILURES.inc()
             logger.exception("The hub stopped receiving events; closing its sockets with 4011")
         finally:
             self.failed = True
-            if _hubs.get(self.loop) is self:
-                del _hubs[self.loop]
-            if self._watcher is not None:
-                self._watcher.cancel()
+            _hubs.pop(self.loop, None)
             await self._resync(self._sockets(self.groups), "hub_failed", CloseCode.HUB_FAILED)
 
     def _sockets(self, groups) -> set:

@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 
 from api.models import Foo
 from realtime import hub, notifications
-from realtime.hub import get_hub
+from realtime.hub import WATCH_INTERVAL, get_hub
 from tests.servers import RedisServer
 from tests.support import close_code, save
 
@@ -151,7 +151,7 @@ async def test_sockets_are_told_to_resync_when_redis_loses_the_hubs_memberships(
 
 @pytest.mark.redis
 async def test_a_shard_that_restarts_empty_stops_readiness_then_resyncs_the_sockets(
-    own_redis, subscribed, user, foo
+    own_redis, subscribed, user, foo, caplog
 ):
     servers = own_redis(shards=2)
     socket = await subscribed(user, foo)
@@ -160,13 +160,18 @@ async def test_a_shard_that_restarts_empty_stops_readiness_then_resyncs_the_sock
     receiving_on = layer.consistent_hash(layer.non_local_name(await get_hub()._channel))
     other = servers[1 - receiving_on]
 
-    await asyncio.to_thread(other.kill)
-    await wait_until(lambda: not hub.receiving())
-    ready = await sync_to_async(Client().get)("/api/health/ready")
-    assert (ready.status_code, ready.json()["hub"]) == (503, "unavailable")
-    await asyncio.to_thread(other.start)
+    with caplog.at_level(logging.WARNING, logger="realtime.hub"):
+        await asyncio.to_thread(other.kill)
+        await wait_until(lambda: not hub.receiving())
+        ready = await sync_to_async(Client().get)("/api/health/ready")
+        assert (ready.status_code, ready.json()["hub"]) == (503, "unavailable")
+        await asyncio.sleep(2 * WATCH_INTERVAL)  # the outage goes on, watched twice more
+        await asyncio.to_thread(other.start)
 
     assert await close_code(socket) == 4205
+    # Logged once, not once a second.
+    warnings = [record.getMessage() for record in caplog.records if record.name == "realtime.hub"]
+    assert warnings.count("The channel layer is unreachable") == 1
     await wait_until(hub.receiving)
     again = await subscribed(user, foo)
     await save(foo, bar="after the restart")
