@@ -175,8 +175,8 @@ def test_concurrent_patches_of_a_profile_both_apply_and_both_count(user):
         sender=User,
     )
 
+    assert [response.status_code for response in responses] == [200, 200], responses
     assert hold.waiter_seen == [True], "the second PATCH never waited for the row lock"
-    assert [response.status_code for response in responses] == [200, 200]
     before = user.version
     user.refresh_from_db()
     assert (user.first_name, user.last_name, user.version) == ("Changed", "Changed", before + 2)
