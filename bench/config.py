@@ -17,7 +17,6 @@ SCENARIOS = ("latency", "fanout_foo", "fanout_user", "many", "memory", "cost")
 @dataclass
 class Options:
     quick: bool = False
-    client: str = "node"  # or "python" (bench/pyclient.py)
     backends: list[str] = field(default_factory=lambda: ["sqlite-memory", "postgres-redis"])
     floors: list[str] = field(default_factory=lambda: list(FLOORS))
     scenarios: list[str] = field(default_factory=lambda: list(SCENARIOS))
@@ -99,29 +98,40 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def parse(argv: list[str] | None = None, environ: dict | None = None) -> Options:
-    """Options from BENCH_* variables, then the command line (which wins)."""
-    environ = os.environ if environ is None else environ
+# The options of the command line that a BENCH_* variable sets too (the command line wins): their
+# type, and the variable (None: the command line only).
+VARIABLES = {
+    "--backends": (_list, "BENCH_BACKENDS"),
+    "--floors": (_list, "BENCH_FLOORS"),
+    "--scenarios": (_list, "BENCH_SCENARIOS"),
+    "--fanout-ns": (_ints, "BENCH_NS"),
+    "--cost-ns": (_ints, "BENCH_COST_NS"),
+    "--latency-updates": (int, "BENCH_UPDATES"),
+    "--fanout-rounds": (int, "BENCH_ROUNDS"),
+    "--inflight-seconds": (float, "BENCH_INFLIGHT_SECONDS"),
+    "--many-foos": (int, "BENCH_MANY_FOOS"),
+    "--many-sockets": (int, "BENCH_MANY_SOCKETS"),
+    "--many-rate": (float, "BENCH_RATE"),
+    "--many-seconds": (float, "BENCH_DURATION"),
+    "--many-max-inflight": (int, None),
+    "--memory-sockets": (int, "BENCH_MEMORY_SOCKETS"),
+    "--memory-settle-seconds": (float, None),
+    "--warmup": (int, "BENCH_WARMUP"),
+    "--probe-ms": (int, None),
+    "--out-dir": (Path, "BENCH_OUT"),
+    "--sqlite-path": (Path, "BENCH_SQLITE_PATH"),
+    "--database-url": (str, "BENCH_DATABASE_URL"),
+    "--redis-url": (str, "BENCH_REDIS_URL"),
+}
+
+
+def parser_for(environ) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", default=_truthy(environ.get("BENCH_QUICK")))
-    parser.add_argument("--client", choices=["node", "python"], default=environ.get("BENCH_CLIENT"))
-    parser.add_argument("--backends", type=_list, default=environ.get("BENCH_BACKENDS"))
-    parser.add_argument("--floors", type=_list, default=environ.get("BENCH_FLOORS"))
-    parser.add_argument("--scenarios", type=_list, default=environ.get("BENCH_SCENARIOS"))
-    parser.add_argument("--fanout-ns", type=_ints, default=environ.get("BENCH_NS"))
-    parser.add_argument("--cost-ns", type=_ints, default=environ.get("BENCH_COST_NS"))
-    parser.add_argument("--latency-updates", type=int, default=environ.get("BENCH_UPDATES"))
-    parser.add_argument("--fanout-rounds", type=int, default=environ.get("BENCH_ROUNDS"))
-    parser.add_argument(
-        "--inflight-seconds", type=float, default=environ.get("BENCH_INFLIGHT_SECONDS")
-    )
-    parser.add_argument("--many-foos", type=int, default=environ.get("BENCH_MANY_FOOS"))
-    parser.add_argument("--many-sockets", type=int, default=environ.get("BENCH_MANY_SOCKETS"))
-    parser.add_argument("--many-rate", type=float, default=environ.get("BENCH_RATE"))
-    parser.add_argument("--many-seconds", type=float, default=environ.get("BENCH_DURATION"))
-    parser.add_argument("--many-max-inflight", type=int, default=None)
-    parser.add_argument("--memory-sockets", type=int, default=environ.get("BENCH_MEMORY_SOCKETS"))
-    parser.add_argument("--memory-settle-seconds", type=float, default=None)
+    for flag, (kind, variable) in VARIABLES.items():
+        # argparse converts string defaults (the environment's) with `type` too.
+        default, help = (environ.get(variable), f"or {variable}") if variable else (None, None)
+        parser.add_argument(flag, type=kind, default=default, help=help)
     parser.add_argument(
         "--memory-same-server",
         dest="memory_fresh_server",
@@ -129,9 +139,6 @@ def parse(argv: list[str] | None = None, environ: dict | None = None) -> Options
         default=None,
         help="measure memory on the server of the other scenarios (faster, less exact)",
     )
-    parser.add_argument("--warmup", type=int, default=environ.get("BENCH_WARMUP"))
-    parser.add_argument("--probe-ms", type=int, default=None)
-    parser.add_argument("--out-dir", type=Path, default=environ.get("BENCH_OUT"))
     parser.add_argument(
         "--report-dir",
         type=Path,
@@ -143,40 +150,48 @@ def parse(argv: list[str] | None = None, environ: dict | None = None) -> Options
     parser.add_argument(
         "--profile", action="store_true", default=_truthy(environ.get("BENCH_PROFILE"))
     )
-    parser.add_argument("--sqlite-path", type=Path, default=environ.get("BENCH_SQLITE_PATH"))
-    parser.add_argument("--database-url", default=environ.get("BENCH_DATABASE_URL"))
-    parser.add_argument("--redis-url", default=environ.get("BENCH_REDIS_URL"))
-    args = parser.parse_args(argv)
+    return parser
 
+
+def parse(argv: list[str] | None = None, environ: dict | None = None) -> Options:
+    """Options from BENCH_* variables, then the command line (which wins)."""
+    parser = parser_for(os.environ if environ is None else environ)
+    args = parser.parse_args(argv)
     options = Options(quick=args.quick, plot=args.plot, profile=args.profile)
     if args.quick:
         for name, value in QUICK.items():
             setattr(options, name, value)
-    # argparse converts string defaults (the environment's) with `type` too.
     names = {f.name for f in fields(Options)} - {"quick", "plot", "profile"}
     for name, value in vars(args).items():
         if name in names and value is not None:
             setattr(options, name, value)
     if args.fanout_rounds is not None:
         options.fanout_rounds_large = min(options.fanout_rounds_large, options.fanout_rounds)
-    unknown = (set(options.backends) - set(BACKENDS)) | (set(options.floors) - set(FLOORS))
-    unknown |= set(options.scenarios) - set(SCENARIOS)
-    if unknown:
-        parser.error(
-            f"unknown {', '.join(sorted(unknown))}: backends are {', '.join(BACKENDS)}; floors "
-            f"{', '.join(FLOORS)}; scenarios {', '.join(SCENARIOS)}"
-        )
-    if options.many_foos % options.subs_per_socket:
-        parser.error(f"--many-foos must be a multiple of {options.subs_per_socket}")
+    problem = _invalid(options)
+    if problem:
+        parser.error(problem)
     if args.report_dir is None and (options.quick or _partial(options)):
         # Only a full run of everything replaces the committed report.
         options.report_dir = options.out_dir
     return options
 
 
+def _invalid(options: Options) -> str | None:
+    unknown = (set(options.backends) - set(BACKENDS)) | (set(options.floors) - set(FLOORS))
+    unknown |= set(options.scenarios) - set(SCENARIOS)
+    if unknown:
+        return (
+            f"unknown {', '.join(sorted(unknown))}: backends are {', '.join(BACKENDS)}; floors "
+            f"{', '.join(FLOORS)}; scenarios {', '.join(SCENARIOS)}"
+        )
+    if options.many_foos % options.subs_per_socket:
+        return f"--many-foos must be a multiple of {options.subs_per_socket}"
+    return None
+
+
 def _partial(options: Options) -> bool:
     default = Options()
     return any(
         getattr(options, name) != getattr(default, name)
-        for name in ("backends", "floors", "scenarios", "fanout_ns", "client")
+        for name in ("backends", "floors", "scenarios", "fanout_ns")
     )

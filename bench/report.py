@@ -49,91 +49,113 @@ def ratio_pair(ours, floor) -> str:
     return f"{ratio(ours['p50'], floor['p50'])} / {ratio(ours['p99'], floor['p99'])}"
 
 
-def rows_for(results: dict, backend: str) -> list[list[str]]:
-    """One backend's figures: ours, its channels floor, the websockets floor, and the ratios."""
-    targets = results["targets"]
-    ours = targets.get(f"ours/{backend}", {})
-    channels = targets.get(FLOOR_CHANNELS[backend], {})
-    bare = targets.get(WEBSOCKETS, {})
-    columns = (ours, channels, bare)
-    rows = []
+class Figures:
+    """One backend's table: ours, its Channels floor and the websockets floor side by side, then
+    ours over each floor."""
 
-    def latency_row(label, *path, show_ratio=True):
-        values = [dig(target, *path) for target in columns]
+    def __init__(self, results: dict, backend: str):
+        targets = results["targets"]
+        self.ours = targets.get(f"ours/{backend}", {})
+        channels = targets.get(FLOOR_CHANNELS[backend], {})
+        self.columns = (self.ours, channels, targets.get(WEBSOCKETS, {}))
+        self.rows: list[list[str]] = []
+
+    def first(self, scenario: str) -> dict | None:
+        """A scenario's result from the first column that ran it (for its sizes)."""
+        return next(filter(None, (dig(target, scenario) for target in self.columns)), None)
+
+    def latency(self, label: str, *path: str, show_ratio: bool = True) -> None:
+        values = [dig(target, *path) for target in self.columns]
         ratios = [ratio_pair(values[0], values[1]), ratio_pair(values[0], values[2])]
-        rows.append([label, *map(pair, values), *(ratios if show_ratio else ["", ""])])
+        self.rows.append([label, *map(pair, values), *(ratios if show_ratio else ["", ""])])
 
-    def scalar_row(label, *path, digits=2, show_ratio=True):
-        values = [dig(target, *path) for target in columns]
+    def scalar(self, label: str, *path: str, digits: int = 2, show_ratio: bool = True) -> None:
+        values = [dig(target, *path) for target in self.columns]
         ratios = (
             [ratio(values[0], values[1]), ratio(values[0], values[2])] if show_ratio else ["", ""]
         )
-        rows.append([label, *(number(v, digits) for v in values), *ratios])
+        self.rows.append([label, *(number(v, digits) for v in values), *ratios])
 
-    latency_row(
+
+def rows_for(results: dict, backend: str) -> list[list[str]]:
+    """One backend's figures: ours, its channels floor, the websockets floor, and the ratios."""
+    figures = Figures(results, backend)
+    latency_rows(figures)
+    for kind, label in (("foo", "Foo, owner's sockets"), ("user", "User watched by N users")):
+        fanout_rows(figures, kind, label)
+    many_rows(figures)
+    memory_rows(figures)
+    return figures.rows
+
+
+def latency_rows(figures: Figures) -> None:
+    figures.latency(
         "1. one update, p50 / p99 ms from PATCH response",
         "latency",
         "resp_to_event_ms",
         show_ratio=False,
     )
-    latency_row("1. one update, p50 / p99 ms from PATCH send", "latency", "send_to_event_ms")
-    for kind, label in (("foo", "Foo, owner's sockets"), ("user", "User watched by N users")):
-        for n in sorted({int(n) for t in columns for n in (t.get(f"fanout_{kind}") or {})}):
-            prefix = f"2. {label}, N={n}"
-            receivers = dig(ours, f"fanout_{kind}", str(n), "receivers")
-            if receivers is not None and receivers != n:
-                prefix += f" (ours: the change reaches {receivers})"
-            path = (f"fanout_{kind}", str(n))
-            latency_row(
-                f"{prefix}: round p50 / p99 ms from response", *path, "round_ms", show_ratio=False
-            )
-            latency_row(f"{prefix}: round p50 / p99 ms from send", *path, "round_from_send_ms")
-            latency_row(f"{prefix}: PATCH response p50 / p99 ms", *path, "patch_ms")
-            depth = dig(ours, *path, "throughput", "inflight") or 20
-            scalar_row(
-                f"{prefix}: deliveries/s, {depth} in flight",
-                *path,
-                "throughput",
-                "deliveries_per_s",
-                digits=0,
-            )
-    many = dig(ours, "many") or dig(channels, "many") or dig(bare, "many")
-    if many:
-        each = many["subscriptions"] // many["sockets"]
-        prefix = f"3. {many['sockets']} sockets x {each} of {many['foos']} Foos"
-        rate = number(many["rate"], 0)
-        latency_row(
-            f"{prefix}, {rate}/s: p50 / p99 ms from response",
-            "many",
-            "lat_resp_ms",
-            show_ratio=False,
+    figures.latency("1. one update, p50 / p99 ms from PATCH send", "latency", "send_to_event_ms")
+
+
+def fanout_rows(figures: Figures, kind: str, label: str) -> None:
+    series = f"fanout_{kind}"
+    for n in sorted({int(n) for t in figures.columns for n in (t.get(series) or {})}):
+        prefix = f"2. {label}, N={n}"
+        receivers = dig(figures.ours, series, str(n), "receivers")
+        if receivers is not None and receivers != n:
+            prefix += f" (ours: the change reaches {receivers})"
+        path = (series, str(n))
+        figures.latency(
+            f"{prefix}: round p50 / p99 ms from response", *path, "round_ms", show_ratio=False
         )
-        latency_row(f"{prefix}, {rate}/s: p50 / p99 ms from send", "many", "lat_send_ms")
-        scalar_row(
-            f"{prefix}: achieved updates/s", "many", "achieved_rate", digits=0, show_ratio=False
-        )
-        scalar_row(f"{prefix}: server CPU % of a core", "many", "server_cpu_pct", digits=0)
-        scalar_row(
-            f"{prefix}: client CPU % of a core",
-            "many",
-            "client_cpu_pct",
+        figures.latency(f"{prefix}: round p50 / p99 ms from send", *path, "round_from_send_ms")
+        figures.latency(f"{prefix}: PATCH response p50 / p99 ms", *path, "patch_ms")
+        depth = dig(figures.ours, *path, "throughput", "inflight") or 20
+        figures.scalar(
+            f"{prefix}: deliveries/s, {depth} in flight",
+            *path,
+            "throughput",
+            "deliveries_per_s",
             digits=0,
-            show_ratio=False,
         )
-    memory = dig(ours, "memory") or dig(channels, "memory") or dig(bare, "memory")
-    if memory:
-        values = [dig(target, "memory", "bytes_per_socket") for target in columns]
-        kib = [None if v is None else v / 1024 for v in values]
-        rows.append(
-            [
-                f"4. RSS per idle socket with {memory['subscriptions_per_socket']} "
-                f"subscriptions, KiB ({memory['sockets']} sockets)",
-                *(number(v, 1) for v in kib),
-                ratio(kib[0], kib[1]),
-                ratio(kib[0], kib[2]),
-            ]
-        )
-    return rows
+
+
+def many_rows(figures: Figures) -> None:
+    many = figures.first("many")
+    if not many:
+        return
+    each = many["subscriptions"] // many["sockets"]
+    prefix = f"3. {many['sockets']} sockets x {each} of {many['foos']} Foos"
+    rate = number(many["rate"], 0)
+    figures.latency(
+        f"{prefix}, {rate}/s: p50 / p99 ms from response", "many", "lat_resp_ms", show_ratio=False
+    )
+    figures.latency(f"{prefix}, {rate}/s: p50 / p99 ms from send", "many", "lat_send_ms")
+    figures.scalar(
+        f"{prefix}: achieved updates/s", "many", "achieved_rate", digits=0, show_ratio=False
+    )
+    figures.scalar(f"{prefix}: server CPU % of a core", "many", "server_cpu_pct", digits=0)
+    figures.scalar(
+        f"{prefix}: client CPU % of a core", "many", "client_cpu_pct", digits=0, show_ratio=False
+    )
+
+
+def memory_rows(figures: Figures) -> None:
+    memory = figures.first("memory")
+    if not memory:
+        return
+    values = [dig(target, "memory", "bytes_per_socket") for target in figures.columns]
+    kib = [None if v is None else v / 1024 for v in values]
+    figures.rows.append(
+        [
+            f"4. RSS per idle socket with {memory['subscriptions_per_socket']} "
+            f"subscriptions, KiB ({memory['sockets']} sockets)",
+            *(number(v, 1) for v in kib),
+            ratio(kib[0], kib[1]),
+            ratio(kib[0], kib[2]),
+        ]
+    )
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -173,16 +195,57 @@ def backends_in(results: dict) -> list[str]:
     ]
 
 
+HEADER = [
+    "figure",
+    "ours",
+    "Channels floor",
+    "websockets floor",
+    "ours ÷ Channels",
+    "ours ÷ websockets",
+]
+COST_HEADER = [
+    "backend",
+    "object",
+    "N",
+    "queries in save",
+    "queries elsewhere",
+    "to_representation",
+    "serializers built",
+    "JSON encodes",
+    "group_sends",
+    "frames",
+    "PATCH queries",
+    "PATCH to_representation",
+]
+
+
 def markdown(results: dict) -> str:
-    meta = results["meta"]
+    parts = introduction(results["meta"])
+    for backend in backends_in(results):
+        channels = FLOOR_CHANNELS[backend]
+        parts += [
+            "",
+            f"## {backend} (Channels floor: `{channels}`)",
+            "",
+            table(HEADER, rows_for(results, backend)),
+        ]
+    parts += cost_section(results)
+    for name, label, profile in profiles(results):
+        parts += profile_section(name, label, profile)
+    parts += notes_section(results)
+    return "\n".join(parts) + "\n"
+
+
+def introduction(meta: dict) -> list[str]:
+    """The title, what ran where, and how to read the ratios."""
     options = meta["options"]
-    parts = [
+    return [
         "# Realtime benchmark results",
         "",
         f"Run {meta['started']} → {meta.get('finished', '?')} on {meta['cpus']} CPUs, load average "
         f"{', '.join(f'{x:.2f}' for x in meta['loadavg_start'])} at the start; commit "
         f"`{meta['git']['commit'][:12]}`{' (dirty tree)' if meta['git']['dirty'] else ''}; "
-        f"{'quick' if options['quick'] else 'full'} run, {options['client']} client. "
+        f"{'quick' if options['quick'] else 'full'} run, node client. "
         f"Versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items() if v)}.",
         "",
         "Ratios are ours ÷ floor: above 1x we are slower (latency), use more (CPU, memory); below "
@@ -190,90 +253,63 @@ def markdown(results: dict) -> str:
         "leaves on commit, before the response, and may arrive first; ratios use the figures from "
         "the PATCH send, which are never negative.",
     ]
-    header = [
-        "figure",
-        "ours",
-        "Channels floor",
-        "websockets floor",
-        "ours ÷ Channels",
-        "ours ÷ websockets",
-    ]
-    for backend in backends_in(results):
-        channels = FLOOR_CHANNELS[backend]
-        parts += [
-            "",
-            f"## {backend} (Channels floor: `{channels}`)",
-            "",
-            table(header, rows_for(results, backend)),
-        ]
+
+
+def cost_section(results: dict) -> list[str]:
     cost = cost_rows(results)
-    if cost:
-        parts += [
-            "",
-            "## 5. Cost per change (in-process, counted; bench/cost.py)",
-            "",
-            "`save()` of the object with N sockets subscribed, from the save to the last socket's "
-            "frame, all threads; last two columns: the whole PATCH request.",
-            "",
-            table(
-                [
-                    "backend",
-                    "object",
-                    "N",
-                    "queries in save",
-                    "queries elsewhere",
-                    "to_representation",
-                    "serializers built",
-                    "JSON encodes",
-                    "group_sends",
-                    "frames",
-                    "PATCH queries",
-                    "PATCH to_representation",
-                ],
-                cost,
-            ),
-        ]
-    for name, label, profile in profiles(results):
-        parts += ["", f"## Profile: {name}, {label} (py-spy)", ""]
-        if "error" in profile:
-            parts.append(profile["error"])
-            continue
-        parts += [
-            f"{profile['samples']} samples of busy threads ({profile['raw']}). Along the "
-            "delivery's hot path, inclusive (a sample counts for every listed function in its "
-            "stack):",
-            "",
-            table(
-                ["function", "% of all samples", "% of the event loop thread's samples"],
-                [
-                    [f, str(p), str(dict(profile.get("loop_hot_path_pct", [])).get(f, ""))]
-                    for f, p in profile["hot_path_pct"]
-                ],
-            ),
-            "",
-            "By area, self time (where the samples were) and inclusive:",
-            "",
-            table(
-                ["area", "self %", "inclusive %"],
-                [
-                    [a, str(p), str(dict(profile["inclusive_by_area_pct"]).get(a, ""))]
-                    for a, p in profile["self_by_area_pct"]
-                ],
-            ),
-            "",
-            "Top functions, self time (all threads):",
-            "",
-            table(
-                ["function", "%"], [[f"`{f}`", str(p)] for f, p in profile["self_by_function_pct"]]
-            ),
-            "",
-            f"Top functions, self time, event loop thread ({profile.get('loop_samples')} samples):",
-            "",
-            table(
-                ["function", "%"],
-                [[f"`{f}`", str(p)] for f, p in profile.get("loop_self_by_function_pct", [])],
-            ),
-        ]
+    if not cost:
+        return []
+    return [
+        "",
+        "## 5. Cost per change (in-process, counted; bench/cost.py)",
+        "",
+        "`save()` of the object with N sockets subscribed, from the save to the last socket's "
+        "frame, all threads; last two columns: the whole PATCH request.",
+        "",
+        table(COST_HEADER, cost),
+    ]
+
+
+def profile_section(name: str, label: str, profile: dict) -> list[str]:
+    parts = ["", f"## Profile: {name}, {label} (py-spy)", ""]
+    if "error" in profile:
+        return [*parts, profile["error"]]
+    loop_hot_path = dict(profile.get("loop_hot_path_pct", []))
+    inclusive = dict(profile["inclusive_by_area_pct"])
+    return [
+        *parts,
+        f"{profile['samples']} samples of busy threads ({profile['raw']}). Along the "
+        "delivery's hot path, inclusive (a sample counts for every listed function in its "
+        "stack):",
+        "",
+        table(
+            ["function", "% of all samples", "% of the event loop thread's samples"],
+            [[f, str(p), str(loop_hot_path.get(f, ""))] for f, p in profile["hot_path_pct"]],
+        ),
+        "",
+        "By area, self time (where the samples were) and inclusive:",
+        "",
+        table(
+            ["area", "self %", "inclusive %"],
+            [[a, str(p), str(inclusive.get(a, ""))] for a, p in profile["self_by_area_pct"]],
+        ),
+        "",
+        "Top functions, self time (all threads):",
+        "",
+        table(["function", "%"], [[f"`{f}`", str(p)] for f, p in profile["self_by_function_pct"]]),
+        "",
+        f"Top functions, self time, event loop thread ({profile.get('loop_samples')} samples):",
+        "",
+        table(
+            ["function", "%"],
+            [[f"`{f}`", str(p)] for f, p in profile.get("loop_self_by_function_pct", [])],
+        ),
+    ]
+
+
+def notes_section(results: dict) -> list[str]:
+    """The anomalies and the failed scenarios, when there are any."""
+    parts = []
     notes = anomalies(results)
     if notes:
         parts += ["", "## Anomalies (read the figures above with these in mind)", ""]
@@ -282,7 +318,7 @@ def markdown(results: dict) -> str:
         parts += ["", "## Failures", ""] + [
             f"- {e['where']}: {e['error']}" for e in results["errors"]
         ]
-    return "\n".join(parts) + "\n"
+    return parts
 
 
 def scenario_results(results: dict):

@@ -1,7 +1,7 @@
 // Load client of the realtime benchmark, driven by bench/run.py.
 //
 // One command per line of JSON on stdin, one answer per line of JSON on stdout (the protocol is
-// described in bench/clients.py, and bench/pyclient.py speaks it too). Times are milliseconds
+// described in bench/clients.py). Times are milliseconds
 // from performance.now(); an update is matched to its events by model, public id and version.
 
 import http from "node:http";
