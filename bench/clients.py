@@ -45,7 +45,8 @@ import threading
 from pathlib import Path
 
 from bench.config import BENCH_DIR, ROOT
-from bench.servers import clean_env, cpu_seconds
+from bench.servers import cpu_seconds
+from harness.processes import environment
 
 NODE_CLIENT = BENCH_DIR / "client" / "client.mjs"
 
@@ -63,7 +64,7 @@ class Client:
         self.process = subprocess.Popen(
             ["node", str(NODE_CLIENT)],
             cwd=ROOT,
-            env=clean_env(),
+            env=environment(traced=False),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
