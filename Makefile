@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format schema lock clean
+.PHONY: run test lint checks format schema lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: $(STAMP)
 # these two values are for tests only and committed on purpose) and a salt of its own.
 test: export SECRET_KEY ?= test-only-sw0il9n%wfkd1z(8c5w5l*8c0o1sin0k_ot*ne-u
 test: export HASHIDS_SALT ?= test-only-salt-f0cjoj&v0jti3l9u4!mru6%45z!zn=via_m
-test: $(STAMP) lint
+test: $(STAMP) lint checks
 	@if [ -n "$$CI" ] && { [ -z "$$TEST_DATABASE_URL" ] || [ -z "$$TEST_REDIS_URL" ]; }; then \
 		echo "CI must run every leg: set TEST_DATABASE_URL and TEST_REDIS_URL (.ci/run does)."; \
 		exit 1; fi
@@ -37,6 +37,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# What the suite cannot see: a model change without its migration, and Django's deployment
+# checks over the production settings (DEBUG off, a 50-character secret, HTTPS, PostgreSQL and
+# Redis: named, never reached).
+checks: $(STAMP)
+	env -u DEBUG DATABASE_URL=sqlite://:memory: SECRET_KEY=checks-only-secret-key \
+		HASHIDS_SALT=checks-only-salt \
+		$(BIN)/python manage.py makemigrations --check --dry-run
+	env -u DEBUG -u SECURE_COOKIES \
+		SECRET_KEY="$$($(BIN)/python -c 'from django.core.management.utils import get_random_secret_key as key; print(key())')" \
+		DATABASE_URL=postgres://app@db.internal/app REDIS_URL=redis://cache.internal:6379/0 \
+		HASHIDS_SALT=checks-only-salt ALLOWED_HOSTS=api.example.com SECURE_SSL_REDIRECT=1 \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -47,12 +60,23 @@ schema: export HASHIDS_SALT ?= schema-only-hashids-salt
 schema: $(STAMP)
 	$(BIN)/python manage.py spectacular --file openapi/schema.yaml --validate --fail-on-warn
 
-# Re-pins requirements.lock from pyproject.toml's direct dependencies.
+# Re-pins from pyproject.toml's two lists: requirements.txt holds the runtime dependencies and
+# everything they pull in (what a Procfile platform installs), requirements.lock those and the dev
+# tools (what `make test` installs). The runtime set is frozen before the dev tools join it, so
+# both files pin each runtime package to the same version. A version requirements.lock already
+# pins is kept (it is the constraint): to upgrade a package, delete its line there first (and
+# change its pin in pyproject.toml if it is a direct dependency). Sorted, whatever pip's order.
+LOCK_PIP := .lock-venv/bin/pip --disable-pip-version-check
+LOCK_FREEZE := $(LOCK_PIP) freeze --exclude realtime-rest-backend | LC_ALL=C sort -f
+
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet --disable-pip-version-check '.[dev]'
-	.lock-venv/bin/pip freeze --exclude realtime-rest-backend > requirements.lock
-	rm -rf .lock-venv
+	$(LOCK_PIP) install --quiet --constraint requirements.lock .
+	$(LOCK_FREEZE) > requirements.txt
+	$(LOCK_PIP) install --quiet --constraint requirements.lock '.[dev]'
+	$(LOCK_FREEZE) > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	rm -rf .lock-venv build realtime_rest_backend.egg-info
 
 clean:
 	rm -rf $(VENV) .coverage* htmlcov

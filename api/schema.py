@@ -60,6 +60,7 @@ INVALID = OpenApiResponse(
 )
 NO_SUCH_PAGE = OpenApiResponse(Detail, description="No such page: `page` is out of range.")
 PRECONDITION_FAILED = OpenApiResponse(Detail, description="If-Match is stale.")
+NOT_MODIFIED = OpenApiResponse(description="If-None-Match names the current ETag: no body.")
 TOO_LARGE = OpenApiResponse(Detail, description="The request body is too large.")
 UNSUPPORTED_MEDIA_TYPE = OpenApiResponse(Detail, description="The body is not `application/json`.")
 
@@ -72,12 +73,27 @@ IF_MATCH = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="An ETag from a previous response; the request fails with 412 if it is stale.",
 )
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="An ETag from a previous response; the answer is 304 with no body while it is "
+    "current.",
+)
 ETAG = OpenApiParameter(
     "ETag",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
-    description="The object's version; send it back as If-Match to change the object.",
-    response=[200, 201],
+    description="The object's version; send it back as If-Match to change the object, or as "
+    "If-None-Match to read it only if it changed.",
+    response=[200, 201, 304],
+)
+PAGE_ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="A hash of the page; send it back as If-None-Match to read it only if it changed.",
+    response=[200, 304],
 )
 LOCATION = OpenApiParameter(
     "Location",

@@ -69,6 +69,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A GET whose If-None-Match names the response's ETag gets 304 and no body: the ETag a view
+    # set (a Foo's version), else a hash of the body. Above the middleware that add headers and
+    # cookies, so that a 304 carries them.
+    "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -180,11 +184,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# TLS ends at the load balancer, which says so in X-Forwarded-Proto (overwriting a client's own).
+# With secure cookies the site works over HTTPS only, so browsers are also told to use nothing
+# else for this host for a year (HSTS, sent on HTTPS responses only).
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if SESSION_COOKIE_SECURE else 0
+# Plain HTTP is best redirected by the load balancer; where it cannot (a Heroku-style router),
+# SECURE_SSL_REDIRECT=1 has Django redirect it, except the health check, which load balancers
+# send over plain HTTP.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^api/health/?$"]
+
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS covers this host only. Extending it to every subdomain of the domain
+    # (includeSubDomains), or submitting the domain to the browsers' preload list, is for the
+    # domain's owner to decide: a wrong choice cannot be taken back for a year.
+    "security.W005",
+    "security.W021",
+]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -236,9 +257,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"Availability": "api.views.health.STATES"},
 }
 
+# Each line says when, how bad and where from: several processes (web, workers) log to one stream.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"line": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

@@ -5,7 +5,13 @@ so does every command that runs the checks first (`migrate`, `runserver`, `db_wo
 stops. The `daphne` command runs no checks: deploy after `migrate`, as the Procfile does.
 """
 
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.core import checks
+from django.utils.module_loading import import_string
 from model_utils import FieldTracker
 
 from realtime import registry
@@ -108,3 +114,29 @@ def check_feed(model):
             obj=model,
             id="realtime.E005",
         )
+
+
+@checks.register(checks.Tags.security)
+def check_session_storage(app_configs, **kwargs) -> list[checks.Error]:
+    errors = []
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if not issubclass(store, DatabaseSessionStore):
+        errors.append(
+            checks.Error(
+                f"SESSION_ENGINE {settings.SESSION_ENGINE!r} keeps sessions outside the "
+                "database, where WebSocket sessions are re-checked.",
+                hint="Use 'django.contrib.sessions.backends.db' (Django's default).",
+                id="realtime.E008",
+            )
+        )
+    for path in settings.AUTHENTICATION_BACKENDS:
+        if not issubclass(import_string(path), ModelBackend):
+            errors.append(
+                checks.Error(
+                    f"Authentication backend {path!r} is no ModelBackend: WebSocket sessions "
+                    "are re-checked against users read the way ModelBackend reads them.",
+                    hint="Derive it from django.contrib.auth.backends.ModelBackend.",
+                    id="realtime.E009",
+                )
+            )
+    return errors

@@ -20,4 +20,5 @@ class CloseCode(enum.IntEnum):
     """A client message was larger than `REALTIME["MAX_MESSAGE_BYTES"]` (1009's counterpart)."""
 
     LOGGED_OUT = 4401
-    """The session ended (logout, expiry, deletion, user deactivated or deleted)."""
+    """The session ended (logout, expiry, deletion, user deactivated or deleted), or no longer
+    authenticates its user for any other reason (`realtime.sessions`)."""

@@ -12,6 +12,10 @@ DEFAULTS = {
     # The burst lets a reconnecting client resubscribe to everything it held at once.
     "THROTTLE_BURST": 200,
     "THROTTLE_RATE": 20.0,
+    # Seconds between two re-reads of the sessions of a process's sockets (realtime.sessions):
+    # a session ended where no signal reaches, such as a password change or another process
+    # deleting it, keeps its sockets at most this long. Each read is one query per process.
+    "SESSION_CHECK_INTERVAL": 10.0,
 }
 
 

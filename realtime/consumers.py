@@ -10,6 +10,7 @@ from realtime.close_codes import CloseCode
 from realtime.conf import realtime_setting
 from realtime.hub import get_hub
 from realtime.serializers import SubscriptionSerializer
+from realtime.sessions import get_watcher
 from realtime.throttling import TokenBucket
 
 
@@ -36,8 +37,10 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         if not user.is_authenticated:
             return await self.accept()
         self.user_pk = user.pk
+        self.session_key = self.scope["session"].session_key
         expiry = await database_sync_to_async(self.scope["session"].get_expiry_date)()
         self.hub = get_hub()
+        self.sessions = get_watcher()
         self.session_timer = asyncio.get_running_loop().call_later(
             expiry.timestamp() - time.time(), self.session_expired
         )
@@ -49,12 +52,14 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         await self.accept()
         for group in self.own_groups():
             await self.release(group)
+        # Whatever else ends the session, the process's watcher notices within its interval.
+        self.sessions.watch(self)
 
     def own_groups(self) -> list[str]:
         """The groups every socket of an authenticated user is in, subscribed or not."""
         return [
             notifications.user_group(self.user_pk),
-            notifications.session_group(self.scope["session"].session_key),
+            notifications.session_group(self.session_key),
         ]
 
     async def disconnect(self, code):
@@ -71,6 +76,7 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
     async def detach(self):
         if self.hub is not None:
             self.session_timer.cancel()
+            self.sessions.forget(self)
             hub, self.hub = self.hub, None
             for group in [*self.subscriptions, *self.own_groups()]:
                 await hub.leave(group, self)

@@ -7,10 +7,13 @@ from api.schema import (
     BODY_ERRORS,
     ETAG,
     IF_MATCH,
+    IF_NONE_MATCH,
     LOCATION,
     NO_SUCH_PAGE,
     NOT_AUTHENTICATED,
     NOT_FOUND,
+    NOT_MODIFIED,
+    PAGE_ETAG,
     PRECONDITION_FAILED,
 )
 from api.serializers import FooSerializer
@@ -30,15 +33,21 @@ WRITE = {
 
 @extend_schema_view(
     list=extend_schema(
-        responses={200: FooSerializer(many=True), 403: NOT_AUTHENTICATED, 404: NO_SUCH_PAGE}
+        parameters=[IF_NONE_MATCH, PAGE_ETAG],
+        responses={
+            200: FooSerializer(many=True),
+            304: NOT_MODIFIED,
+            403: NOT_AUTHENTICATED,
+            404: NO_SUCH_PAGE,
+        },
     ),
     create=extend_schema(
         parameters=[ETAG, LOCATION],
         responses={201: FooSerializer, **BODY_ERRORS, 403: NOT_AUTHENTICATED},
     ),
     retrieve=extend_schema(
-        parameters=[ETAG],
-        responses={200: FooSerializer, 403: NOT_AUTHENTICATED, 404: NOT_FOUND},
+        parameters=[IF_NONE_MATCH, ETAG],
+        responses={200: FooSerializer, 304: NOT_MODIFIED, 403: NOT_AUTHENTICATED, 404: NOT_FOUND},
     ),
     update=extend_schema(**WRITE),
     partial_update=extend_schema(**WRITE),

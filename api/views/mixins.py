@@ -55,7 +55,8 @@ class RowLockMixin(HashidLookupMixin):
 
 class VersionedMixin(RowLockMixin):
     """ETag from `version`, and If-Match checked under the row lock, so that two clients editing
-    the same object cannot overwrite each other."""
+    the same object cannot overwrite each other. A GET with a current If-None-Match gets 304 from
+    Django's ConditionalGetMiddleware, which honours this ETag."""
 
     # Their 200/201 body is the object, whose version is the ETag.
     etag_actions = frozenset({"create", "retrieve", "update", "partial_update"})

@@ -117,9 +117,9 @@ export interface ConnectOptions {
   minDelay?: number
   /** The longest wait before a reconnection, in ms. Default 30000. */
   maxDelay?: number
-  /** Messages sent at once; match the server's `REALTIME["THROTTLE_BURST"]`. Default 20. */
+  /** Messages sent at once; match the server's `REALTIME["THROTTLE_BURST"]`. Default 200. */
   sendBurst?: number
-  /** Messages sent per second after the burst; match `REALTIME["THROTTLE_RATE"]`. Default 10. */
+  /** Messages sent per second after the burst; match `REALTIME["THROTTLE_RATE"]`. Default 20. */
   sendRate?: number
   /**
    * The largest message the server reads, in bytes; match `REALTIME["MAX_MESSAGE_BYTES"]`.

@@ -239,6 +239,49 @@ def test_options_with_a_stale_if_match_is_still_answered(api, foo):
     assert response.status_code == 200
 
 
+# Conditional GET
+
+
+def test_a_current_if_none_match_gets_304_with_no_body_and_the_etag(api, foo):
+    response = api.get(detail_url(foo), HTTP_IF_NONE_MATCH='"1"')
+
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response["ETag"] == '"1"'
+
+
+def test_a_stale_if_none_match_gets_the_foo(api, foo):
+    api.patch(detail_url(foo), {"bar": "second"}, format="json")
+
+    response = api.get(detail_url(foo), HTTP_IF_NONE_MATCH='"1"')
+
+    assert response.status_code == 200
+    assert response.json() == representation(foo)
+    assert response["ETag"] == '"2"'
+
+
+def test_the_list_is_not_modified_until_a_foo_changes(api, foo):
+    etag = api.get("/api/foo")["ETag"]
+
+    unchanged = api.get("/api/foo", HTTP_IF_NONE_MATCH=etag)
+    api.patch(detail_url(foo), {"bar": "second"}, format="json")
+    changed = api.get("/api/foo", HTTP_IF_NONE_MATCH=etag)
+
+    assert (unchanged.status_code, unchanged.content, unchanged["ETag"]) == (304, b"", etag)
+    assert changed.status_code == 200
+    assert changed.json()["results"] == [representation(foo)]
+    assert changed["ETag"] != etag
+
+
+@pytest.mark.parametrize("if_none_match", ['"1"', "*"])
+def test_an_error_is_never_not_modified(api, foreign_foo, if_none_match):
+    # Someone else's Foo at version 1: no If-None-Match learns that it exists.
+    response = api.get(detail_url(foreign_foo), HTTP_IF_NONE_MATCH=if_none_match)
+
+    assert response.status_code == 404
+    assert response.json() == NOT_FOUND
+
+
 # Update and delete
 
 

@@ -155,3 +155,12 @@ def test_the_docs_assets_are_served_by_the_app(anonymous_api, asset, content_typ
     response = anonymous_api.get(f"{SIDECAR}{asset}")
     assert response.status_code == 200
     assert response["Content-Type"].startswith(content_type)
+
+
+@pytest.mark.parametrize("path", ["/api/foo/", "/api/foo/{id}/"])
+def test_schema_documents_conditional_reads_of_foos(schema, path):
+    operation = schema["paths"][path]["get"]
+
+    assert "If-None-Match" in {parameter["name"] for parameter in operation["parameters"]}
+    assert "content" not in operation["responses"]["304"]
+    assert "ETag" in operation["responses"]["304"]["headers"]

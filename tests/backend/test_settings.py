@@ -1,6 +1,9 @@
 """backend/settings.py, imported in a fresh process per environment (it reads it at import)."""
 
+import re
+
 import pytest
+from rest_framework.test import APIClient
 
 from tests.processes import json_output, run_python
 
@@ -13,6 +16,8 @@ NAMES = [
     "CHANNEL_LAYERS",
     "SESSION_COOKIE_SECURE",
     "CSRF_COOKIE_SECURE",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_SSL_REDIRECT",
     "DATA_UPLOAD_MAX_MEMORY_SIZE",
     "HASHIDS_SALT",
 ]
@@ -120,6 +125,53 @@ def test_debug_sends_cookies_over_plain_http_unless_told_otherwise():
     assert settings_with(DEBUG="1", SECURE_COOKIES="1")["SESSION_COOKIE_SECURE"] is True
 
 
+def test_an_https_only_site_asks_browsers_for_https_for_a_year():
+    assert settings_with(**REQUIRED)["SECURE_HSTS_SECONDS"] == 365 * 24 * 3600
+    assert settings_with(**REQUIRED, SECURE_COOKIES="0")["SECURE_HSTS_SECONDS"] == 0
+    assert settings_with(DEBUG="1")["SECURE_HSTS_SECONDS"] == 0
+
+
+def test_https_responses_carry_hsts_and_plain_http_ones_do_not(anonymous_api, db):
+    https = anonymous_api.get("/api/health", HTTP_X_FORWARDED_PROTO="https")
+    plain = anonymous_api.get("/api/health")
+
+    assert https["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in plain
+
+
+def test_plain_http_is_redirected_only_when_asked():
+    assert settings_with(**REQUIRED)["SECURE_SSL_REDIRECT"] is False
+    assert settings_with(**REQUIRED, SECURE_SSL_REDIRECT="1")["SECURE_SSL_REDIRECT"] is True
+
+
+@pytest.fixture
+def redirecting_api(settings, user):
+    settings.SECURE_SSL_REDIRECT = True
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+def test_ssl_redirect_sends_plain_http_to_https(redirecting_api):
+    response = redirecting_api.get("/api/foo?page=1")
+
+    assert response.status_code == 301
+    assert response["Location"] == "https://testserver/api/foo?page=1"
+
+
+def test_ssl_redirect_serves_what_the_load_balancer_forwards_from_https(redirecting_api):
+    response = redirecting_api.get("/api/foo", HTTP_X_FORWARDED_PROTO="https")
+
+    assert response.status_code == 200
+
+
+def test_ssl_redirect_leaves_the_plain_http_health_check_alone(redirecting_api):
+    response = redirecting_api.get("/api/health")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
 def test_host_lists_come_from_comma_separated_variables():
     loaded = settings_with(
         **REQUIRED,
@@ -194,3 +246,19 @@ def test_redis_url_switches_the_channel_layer_to_redis():
     assert host["address"] == "redis://cache.internal:6379/2"
     # The layer blocks up to 5 s reading a channel; a shorter socket timeout kills idle readers.
     assert host["socket_timeout"] > 5
+
+
+def test_a_log_line_says_when_how_bad_and_which_logger():
+    result = run_python(
+        "import django; django.setup(); from django.test import Client; "
+        "Client().get('/api/no-such-endpoint', HTTP_HOST='localhost')",
+        DJANGO_SETTINGS_MODULE="backend.settings",
+        **REQUIRED,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING django\.request: "
+        r"Not Found: /api/no-such-endpoint",
+        result.stderr.strip(),
+    ), result.stderr

@@ -158,3 +158,21 @@ def test_every_mistake_of_every_model_is_listed_at_once(subscribable):
         assert f"notes.Sloppy: (realtime.{mistake})" in report
     assert "notes.Bare: (realtime.E002)" in report
     assert "System check identified 6 issues" in report
+
+
+def realtime_error_ids() -> list[str]:
+    return [error.id for error in checks.run_checks() if error.id.startswith("realtime.")]
+
+
+def test_default_settings_pass_the_checks():
+    assert realtime_error_ids() == []
+
+
+def test_sessions_outside_the_database_are_refused(settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    assert realtime_error_ids() == ["realtime.E008"]
+
+
+def test_backend_that_reads_users_otherwise_is_refused(settings):
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.BaseBackend"]
+    assert realtime_error_ids() == ["realtime.E009"]

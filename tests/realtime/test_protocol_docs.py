@@ -1,13 +1,18 @@
-"""The AsyncAPI document says what the code does."""
+"""The AsyncAPI document and the JS client say what the code does."""
 
+import re
 from pathlib import Path
 
 import yaml
 
 from realtime import errors, registry
 from realtime.close_codes import CloseCode
+from realtime.conf import DEFAULTS
 
-DOC = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi/asyncapi.yaml").read_text())
+ROOT = Path(__file__).resolve().parents[2]
+DOC = yaml.safe_load((ROOT / "openapi/asyncapi.yaml").read_text())
+CLIENT = ROOT / "clients/js"
+THROTTLE = (DEFAULTS["THROTTLE_BURST"], DEFAULTS["THROTTLE_RATE"])
 
 
 def test_every_error_code_is_documented():
@@ -23,3 +28,21 @@ def test_every_subscribable_model_is_documented():
 
 def test_close_codes_are_documented():
     assert set(DOC["x-close-codes"]) == {str(code.value) for code in CloseCode}
+
+
+def test_the_js_client_paces_messages_to_the_servers_throttle():
+    source = (CLIENT / "src/client.js").read_text()
+    defaults = re.search(r"sendBurst: (\d+),\s+sendRate: (\d+),", source)
+
+    assert (int(defaults[1]), float(defaults[2])) == THROTTLE
+
+
+def test_the_js_client_docs_state_the_servers_throttle():
+    readme = " ".join((CLIENT / "README.md").read_text().split())
+    declarations = (CLIENT / "index.d.ts").read_text()
+    said = re.search(r"default throttle \((\d+) at once, then (\d+) per second", readme)
+    burst = re.search(r'THROTTLE_BURST"\]`. Default (\d+)\.', declarations)
+    rate = re.search(r'THROTTLE_RATE"\]`. Default (\d+)\.', declarations)
+
+    assert (int(said[1]), float(said[2])) == THROTTLE
+    assert (int(burst[1]), float(rate[1])) == THROTTLE
