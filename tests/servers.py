@@ -1,21 +1,19 @@
 """Real server processes for end-to-end tests, on the test database and channel layer."""
 
-import contextlib
-import os
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
-from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parent.parent
-START_TIMEOUT = 30
+from harness.processes import (
+    ROOT,
+    START_TIMEOUT,
+    Server,
+    daphne_command,
+    environment,
+    free_port,
+)
 
 
 def database_url() -> str:
@@ -27,76 +25,28 @@ def database_url() -> str:
 
 
 def child_environment(**extra) -> dict:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "backend.settings",
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "SECRET_KEY": settings.SECRET_KEY,
-        "HASHIDS_SALT": settings.HASHIDS_SALT,
-        "SECURE_COOKIES": "0",
-        **extra,
-    }
-    return env
+    """The environment of a child process on this test's database, channel layer and secrets."""
+    return environment(
+        **{
+            "DJANGO_SETTINGS_MODULE": "backend.settings",
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "SECRET_KEY": settings.SECRET_KEY,
+            "HASHIDS_SALT": settings.HASHIDS_SALT,
+            "SECURE_COOKIES": "0",
+            **extra,
+        }
+    )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Daphne:
-    """A Daphne process serving the project on 127.0.0.1; `stop()` returns what it logged.
-
-    Its output goes to a file rather than a pipe, which would block the server once full."""
+class Daphne(Server):
+    """A Daphne process serving the project on 127.0.0.1, up when constructed; `stop()` returns
+    what it logged."""
 
     def __init__(self, **env):
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        # Open for the server's life: `stop()` closes it.
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "backend.asgi:application",
-            ],
-            cwd=ROOT,
-            env=child_environment(**env),
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        self.wait_until_healthy()
-
-    def wait_until_healthy(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            assert self.process.poll() is None, f"daphne exited during start-up:\n{self.output()}"
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{self.url}/api/health", timeout=2) as response,
-            ):
-                if response.status == 200:
-                    return
-            assert time.monotonic() < deadline, f"daphne was not healthy in time:\n{self.output()}"
-            time.sleep(0.1)
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
-
-    def stop(self) -> str:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=START_TIMEOUT)
-        output = self.output()
-        self.log.close()
-        return output
+        super().__init__("daphne", daphne_command(self.port), child_environment(**env), self.port)
+        self.start()
 
 
 def run_shell(code: str, **env) -> subprocess.CompletedProcess:
