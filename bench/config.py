@@ -14,49 +14,62 @@ FLOORS = ("floor-websockets", "floor-channels")
 SCENARIOS = ("latency", "fanout_foo", "fanout_user", "many", "memory", "cost")
 
 
+def cli(variable: str | None = None) -> dict:
+    """The metadata of a field that `--<its name>` sets, and the BENCH_* `variable` too (the
+    command line wins)."""
+    return {"variable": variable}
+
+
 @dataclass
 class Options:
     quick: bool = False
-    backends: list[str] = field(default_factory=lambda: ["sqlite-memory", "postgres-redis"])
-    floors: list[str] = field(default_factory=lambda: list(FLOORS))
-    scenarios: list[str] = field(default_factory=lambda: list(SCENARIOS))
+    backends: list[str] = field(
+        default_factory=lambda: ["sqlite-memory", "postgres-redis"], metadata=cli("BENCH_BACKENDS")
+    )
+    floors: list[str] = field(default_factory=lambda: list(FLOORS), metadata=cli("BENCH_FLOORS"))
+    scenarios: list[str] = field(
+        default_factory=lambda: list(SCENARIOS), metadata=cli("BENCH_SCENARIOS")
+    )
     # 1. latency of one update
-    latency_updates: int = 200
+    latency_updates: int = field(default=200, metadata=cli("BENCH_UPDATES"))
     latency_pause_ms: int = 5
     # 2. fan-out
-    fanout_ns: list[int] = field(default_factory=lambda: [1, 100, 1000])
-    fanout_rounds: int = 200
+    fanout_ns: list[int] = field(default_factory=lambda: [1, 100, 1000], metadata=cli("BENCH_NS"))
+    fanout_rounds: int = field(default=200, metadata=cli("BENCH_ROUNDS"))
     fanout_rounds_large: int = 100  # for N >= 1000, whose rounds take longest
     inflight: int = 20
-    inflight_seconds: float = 5.0
+    inflight_seconds: float = field(default=5.0, metadata=cli("BENCH_INFLIGHT_SECONDS"))
     # 3. many objects
-    many_foos: int = 1000
-    many_sockets: int = 1000
+    many_foos: int = field(default=1000, metadata=cli("BENCH_MANY_FOOS"))
+    many_sockets: int = field(default=1000, metadata=cli("BENCH_MANY_SOCKETS"))
     subs_per_socket: int = 10
-    many_rate: float = 200.0
-    many_seconds: float = 30.0
+    many_rate: float = field(default=200.0, metadata=cli("BENCH_RATE"))
+    many_seconds: float = field(default=30.0, metadata=cli("BENCH_DURATION"))
     # Open loop, but bounded: past this many unanswered PATCHes an update is skipped (counted),
     # so a server that cannot keep up is reported as such instead of drowned.
-    many_max_inflight: int = 50
+    many_max_inflight: int = field(default=50, metadata=cli())
     # 4. memory
-    memory_sockets: int = 2000
-    memory_settle_seconds: float = 2.0  # idle time before and after opening the sockets
+    memory_sockets: int = field(default=2000, metadata=cli("BENCH_MEMORY_SOCKETS"))
+    # Idle time before and after opening the sockets.
+    memory_settle_seconds: float = field(default=2.0, metadata=cli())
     # A server of its own, so that earlier scenarios' garbage does not hide the sockets' cost.
     memory_fresh_server: bool = True
     # 5. cost per change
-    cost_ns: list[int] = field(default_factory=lambda: [1, 50, 500])
+    cost_ns: list[int] = field(default_factory=lambda: [1, 50, 500], metadata=cli("BENCH_COST_NS"))
     # Warm-up rounds before each measured series (not counted).
-    warmup: int = 5
+    warmup: int = field(default=5, metadata=cli("BENCH_WARMUP"))
     # How long the User fan-out waits to see which sockets a first_name change reaches.
-    probe_ms: int = 1000
+    probe_ms: int = field(default=1000, metadata=cli())
     # Where things go. The report (results.md, latency.png) is committed; JSON is not.
-    out_dir: Path = BENCH_DIR / "results"
+    out_dir: Path = field(default=BENCH_DIR / "results", metadata=cli("BENCH_OUT"))
     report_dir: Path | None = BENCH_DIR
     plot: bool = True
     profile: bool = False
-    sqlite_path: Path = Path("/tmp/bench.sqlite3")
-    database_url: str = "postgres://postgres@127.0.0.1:5432/bench"
-    redis_url: str = "redis://127.0.0.1:6379/5"
+    sqlite_path: Path = field(default=Path("/tmp/bench.sqlite3"), metadata=cli("BENCH_SQLITE_PATH"))
+    database_url: str = field(
+        default="postgres://postgres@127.0.0.1:5432/bench", metadata=cli("BENCH_DATABASE_URL")
+    )
+    redis_url: str = field(default="redis://127.0.0.1:6379/5", metadata=cli("BENCH_REDIS_URL"))
 
     @property
     def watchers(self) -> int:
@@ -98,40 +111,23 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-# The options of the command line that a BENCH_* variable sets too (the command line wins): their
-# type, and the variable (None: the command line only).
-VARIABLES = {
-    "--backends": (_list, "BENCH_BACKENDS"),
-    "--floors": (_list, "BENCH_FLOORS"),
-    "--scenarios": (_list, "BENCH_SCENARIOS"),
-    "--fanout-ns": (_ints, "BENCH_NS"),
-    "--cost-ns": (_ints, "BENCH_COST_NS"),
-    "--latency-updates": (int, "BENCH_UPDATES"),
-    "--fanout-rounds": (int, "BENCH_ROUNDS"),
-    "--inflight-seconds": (float, "BENCH_INFLIGHT_SECONDS"),
-    "--many-foos": (int, "BENCH_MANY_FOOS"),
-    "--many-sockets": (int, "BENCH_MANY_SOCKETS"),
-    "--many-rate": (float, "BENCH_RATE"),
-    "--many-seconds": (float, "BENCH_DURATION"),
-    "--many-max-inflight": (int, None),
-    "--memory-sockets": (int, "BENCH_MEMORY_SOCKETS"),
-    "--memory-settle-seconds": (float, None),
-    "--warmup": (int, "BENCH_WARMUP"),
-    "--probe-ms": (int, None),
-    "--out-dir": (Path, "BENCH_OUT"),
-    "--sqlite-path": (Path, "BENCH_SQLITE_PATH"),
-    "--database-url": (str, "BENCH_DATABASE_URL"),
-    "--redis-url": (str, "BENCH_REDIS_URL"),
-}
+# How the command line reads an option of each type (the others: the type itself).
+READERS = {list[str]: _list, list[int]: _ints}
 
 
 def parser_for(environ) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", default=_truthy(environ.get("BENCH_QUICK")))
-    for flag, (kind, variable) in VARIABLES.items():
-        # argparse converts string defaults (the environment's) with `type` too.
-        default, help = (environ.get(variable), f"or {variable}") if variable else (None, None)
-        parser.add_argument(flag, type=kind, default=default, help=help)
+    for option in fields(Options):
+        if "variable" in option.metadata:
+            variable = option.metadata["variable"]
+            # argparse converts string defaults (the environment's) with `type` too.
+            parser.add_argument(
+                f"--{option.name.replace('_', '-')}",
+                type=READERS.get(option.type, option.type),
+                default=environ.get(variable) if variable else None,
+                help=f"or {variable}" if variable else None,
+            )
     parser.add_argument(
         "--memory-same-server",
         dest="memory_fresh_server",

@@ -2,221 +2,15 @@
 PNG plot of latency and throughput against N."""
 
 import json
-import math
 from pathlib import Path
 
-FLOOR_CHANNELS = {
-    "sqlite-memory": "floor-channels/memory",
-    "postgres-redis": "floor-channels/redis",
-    "postgres-redis-pubsub": "floor-channels/redis",
-}
-WEBSOCKETS = "floor-websockets"
-
-
-def dig(data, *keys):
-    for key in keys:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
-
-
-def number(value, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    if abs(value) >= 100:
-        return f"{value:.0f}"
-    return f"{value:.{digits}f}"
-
-
-def pair(summary) -> str:
-    if not summary or not summary.get("n"):
-        return "-"
-    return f"{number(summary['p50'])} / {number(summary['p99'])}"
-
-
-def ratio(ours, floor) -> str:
-    if ours is None or floor is None or floor <= 0 or ours <= 0:
-        return "-"
-    return f"{ours / floor:.1f}x"
-
-
-def ratio_pair(ours, floor) -> str:
-    if not ours or not floor or not ours.get("n") or not floor.get("n"):
-        return "-"
-    return f"{ratio(ours['p50'], floor['p50'])} / {ratio(ours['p99'], floor['p99'])}"
-
-
-class Figures:
-    """One backend's table: ours, its Channels floor and the websockets floor side by side, then
-    ours over each floor."""
-
-    def __init__(self, results: dict, backend: str):
-        targets = results["targets"]
-        self.ours = targets.get(f"ours/{backend}", {})
-        channels = targets.get(FLOOR_CHANNELS[backend], {})
-        self.columns = (self.ours, channels, targets.get(WEBSOCKETS, {}))
-        self.rows: list[list[str]] = []
-
-    def first(self, scenario: str) -> dict | None:
-        """A scenario's result from the first column that ran it (for its sizes)."""
-        return next(filter(None, (dig(target, scenario) for target in self.columns)), None)
-
-    def latency(self, label: str, *path: str, show_ratio: bool = True) -> None:
-        values = [dig(target, *path) for target in self.columns]
-        ratios = [ratio_pair(values[0], values[1]), ratio_pair(values[0], values[2])]
-        self.rows.append([label, *map(pair, values), *(ratios if show_ratio else ["", ""])])
-
-    def scalar(self, label: str, *path: str, digits: int = 2, show_ratio: bool = True) -> None:
-        values = [dig(target, *path) for target in self.columns]
-        ratios = (
-            [ratio(values[0], values[1]), ratio(values[0], values[2])] if show_ratio else ["", ""]
-        )
-        self.rows.append([label, *(number(v, digits) for v in values), *ratios])
-
-
-def rows_for(results: dict, backend: str) -> list[list[str]]:
-    """One backend's figures: ours, its channels floor, the websockets floor, and the ratios."""
-    figures = Figures(results, backend)
-    latency_rows(figures)
-    for kind, label in (("foo", "Foo, owner's sockets"), ("user", "User watched by N users")):
-        fanout_rows(figures, kind, label)
-    many_rows(figures)
-    memory_rows(figures)
-    return figures.rows
-
-
-def latency_rows(figures: Figures) -> None:
-    figures.latency(
-        "1. one update, p50 / p99 ms from PATCH response",
-        "latency",
-        "resp_to_event_ms",
-        show_ratio=False,
-    )
-    figures.latency("1. one update, p50 / p99 ms from PATCH send", "latency", "send_to_event_ms")
-
-
-def fanout_rows(figures: Figures, kind: str, label: str) -> None:
-    series = f"fanout_{kind}"
-    for n in sorted({int(n) for t in figures.columns for n in (t.get(series) or {})}):
-        prefix = f"2. {label}, N={n}"
-        receivers = dig(figures.ours, series, str(n), "receivers")
-        if receivers is not None and receivers != n:
-            prefix += f" (ours: the change reaches {receivers})"
-        path = (series, str(n))
-        figures.latency(
-            f"{prefix}: round p50 / p99 ms from response", *path, "round_ms", show_ratio=False
-        )
-        figures.latency(f"{prefix}: round p50 / p99 ms from send", *path, "round_from_send_ms")
-        figures.latency(f"{prefix}: PATCH response p50 / p99 ms", *path, "patch_ms")
-        depth = dig(figures.ours, *path, "throughput", "inflight") or 20
-        figures.scalar(
-            f"{prefix}: deliveries/s, {depth} in flight",
-            *path,
-            "throughput",
-            "deliveries_per_s",
-            digits=0,
-        )
-
-
-def many_rows(figures: Figures) -> None:
-    many = figures.first("many")
-    if not many:
-        return
-    each = many["subscriptions"] // many["sockets"]
-    prefix = f"3. {many['sockets']} sockets x {each} of {many['foos']} Foos"
-    rate = number(many["rate"], 0)
-    figures.latency(
-        f"{prefix}, {rate}/s: p50 / p99 ms from response", "many", "lat_resp_ms", show_ratio=False
-    )
-    figures.latency(f"{prefix}, {rate}/s: p50 / p99 ms from send", "many", "lat_send_ms")
-    figures.scalar(
-        f"{prefix}: achieved updates/s", "many", "achieved_rate", digits=0, show_ratio=False
-    )
-    figures.scalar(f"{prefix}: server CPU % of a core", "many", "server_cpu_pct", digits=0)
-    figures.scalar(
-        f"{prefix}: client CPU % of a core", "many", "client_cpu_pct", digits=0, show_ratio=False
-    )
-
-
-def memory_rows(figures: Figures) -> None:
-    memory = figures.first("memory")
-    if not memory:
-        return
-    values = [dig(target, "memory", "bytes_per_socket") for target in figures.columns]
-    kib = [None if v is None else v / 1024 for v in values]
-    figures.rows.append(
-        [
-            f"4. RSS per idle socket with {memory['subscriptions_per_socket']} "
-            f"subscriptions, KiB ({memory['sockets']} sockets)",
-            *(number(v, 1) for v in kib),
-            ratio(kib[0], kib[1]),
-            ratio(kib[0], kib[2]),
-        ]
-    )
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def cost_rows(results: dict) -> list[list[str]]:
-    rows = []
-    for backend, kinds in results.get("cost", {}).items():
-        for kind, by_n in kinds.items():
-            for n, measured in by_n.items():
-                save, patch = measured["save"], measured["patch"]
-                rows.append(
-                    [
-                        backend,
-                        "Foo" if kind == "foo" else "User",
-                        n,
-                        str(save["queries_change"]),
-                        str(save["queries_elsewhere"]),
-                        str(save["to_representation"]),
-                        str(save["serializer_instances"]),
-                        str(save["json_encodes"]),
-                        str(save["layer_group_sends"]),
-                        str(save["frames"]),
-                        str(patch["queries_change"] + patch["queries_elsewhere"]),
-                        str(patch["to_representation"]),
-                    ]
-                )
-    return rows
+from bench.tables import COST_HEADER, FLOOR_CHANNELS, HEADER, cost_rows, rows_for, table
 
 
 def backends_in(results: dict) -> list[str]:
     return [name.split("/", 1)[1] for name in results["targets"] if name.startswith("ours/")] or [
         "sqlite-memory"
     ]
-
-
-HEADER = [
-    "figure",
-    "ours",
-    "Channels floor",
-    "websockets floor",
-    "ours ÷ Channels",
-    "ours ÷ websockets",
-]
-COST_HEADER = [
-    "backend",
-    "object",
-    "N",
-    "queries in save",
-    "queries elsewhere",
-    "to_representation",
-    "serializers built",
-    "JSON encodes",
-    "group_sends",
-    "frames",
-    "PATCH queries",
-    "PATCH to_representation",
-]
 
 
 def markdown(results: dict) -> str:
@@ -274,37 +68,46 @@ def profile_section(name: str, label: str, profile: dict) -> list[str]:
     parts = ["", f"## Profile: {name}, {label} (py-spy)", ""]
     if "error" in profile:
         return [*parts, profile["error"]]
-    loop_hot_path = dict(profile.get("loop_hot_path_pct", []))
-    inclusive = dict(profile["inclusive_by_area_pct"])
-    return [
-        *parts,
-        f"{profile['samples']} samples of busy threads ({profile['raw']}). Along the "
-        "delivery's hot path, inclusive (a sample counts for every listed function in its "
-        "stack):",
-        "",
-        table(
-            ["function", "% of all samples", "% of the event loop thread's samples"],
-            [[f, str(p), str(loop_hot_path.get(f, ""))] for f, p in profile["hot_path_pct"]],
+    tables = [
+        (
+            f"{profile['samples']} samples of busy threads ({profile['raw']}). Along the "
+            "delivery's hot path, inclusive (a sample counts for every listed function in its "
+            "stack):",
+            shares_table(
+                ["function", "% of all samples", "% of the event loop thread's samples"],
+                profile["hot_path_pct"],
+                dict(profile.get("loop_hot_path_pct", [])),
+            ),
         ),
-        "",
-        "By area, self time (where the samples were) and inclusive:",
-        "",
-        table(
-            ["area", "self %", "inclusive %"],
-            [[a, str(p), str(inclusive.get(a, ""))] for a, p in profile["self_by_area_pct"]],
+        (
+            "By area, self time (where the samples were) and inclusive:",
+            shares_table(
+                ["area", "self %", "inclusive %"],
+                profile["self_by_area_pct"],
+                dict(profile["inclusive_by_area_pct"]),
+            ),
         ),
-        "",
-        "Top functions, self time (all threads):",
-        "",
-        table(["function", "%"], [[f"`{f}`", str(p)] for f, p in profile["self_by_function_pct"]]),
-        "",
-        f"Top functions, self time, event loop thread ({profile.get('loop_samples')} samples):",
-        "",
-        table(
-            ["function", "%"],
-            [[f"`{f}`", str(p)] for f, p in profile.get("loop_self_by_function_pct", [])],
+        (
+            "Top functions, self time (all threads):",
+            function_table(profile["self_by_function_pct"]),
+        ),
+        (
+            f"Top functions, self time, event loop thread ({profile.get('loop_samples')} samples):",
+            function_table(profile.get("loop_self_by_function_pct", [])),
         ),
     ]
+    for caption, text in tables:
+        parts += [caption, "", text, ""]
+    return parts[:-1]
+
+
+def shares_table(header: list[str], shares: list, beside: dict) -> str:
+    """A row per (key, share), with the key's share in `beside` next to it."""
+    return table(header, [[key, str(share), str(beside.get(key, ""))] for key, share in shares])
+
+
+def function_table(shares: list) -> str:
+    return table(["function", "%"], [[f"`{f}`", str(p)] for f, p in shares])
 
 
 def notes_section(results: dict) -> list[str]:

@@ -69,25 +69,19 @@ class Context:
         return value if self.target.kind == "ours" else None
 
 
-def foo_target(public_id: str, credentials: dict) -> dict:
-    return {
-        "model": "api.Foo",
-        "id": public_id,
-        "path": f"/api/foo/{public_id}",
-        "cookie": credentials["cookie"],
-        "csrftoken": credentials["csrftoken"],
-        "field": "bar",
-    }
+# What a PATCH of each model changes: its path, and a field of its representation.
+PATCHED = {"api.Foo": ("/api/foo/", "bar"), "api.User": ("/api/users/", "first_name")}
 
 
-def user_target(public_id: str, credentials: dict) -> dict:
+def patch_target(model: str, public_id: str, credentials: dict) -> dict:
+    path, field = PATCHED[model]
     return {
-        "model": "api.User",
+        "model": model,
         "id": public_id,
-        "path": f"/api/users/{public_id}",
+        "path": f"{path}{public_id}",
         "cookie": credentials["cookie"],
         "csrftoken": credentials["csrftoken"],
-        "field": "first_name",
+        "field": field,
     }
 
 
@@ -108,7 +102,7 @@ def latency(ctx: Context) -> dict:
     owner = ctx.login(ctx.world["owner"]["username"])
     foo = ctx.world["owner"]["foos"][0]
     ctx.open([{"cookie": owner["cookie"], "subs": [["api.Foo", foo]]}])
-    target = foo_target(foo, owner)
+    target = patch_target("api.Foo", foo, owner)
     ctx.call("rounds", http=ctx.target.http, target=target, rounds=ctx.options.warmup)
     rounds, usage = ctx.measure(
         "rounds",
@@ -168,7 +162,7 @@ def foo_fanout(ctx: Context, n: int) -> tuple[list, list[dict], dict]:
     owner = ctx.login(ctx.world["owner"]["username"])
     obj = ["api.Foo", ctx.world["owner"]["foos"][0]]
     sockets = [{"cookie": owner["cookie"], "subs": [obj]} for _ in range(n)]
-    return obj, sockets, foo_target(obj[1], owner)
+    return obj, sockets, patch_target(*obj, owner)
 
 
 def user_fanout(ctx: Context, n: int) -> tuple[list, list[dict], dict]:
@@ -184,7 +178,7 @@ def user_fanout(ctx: Context, n: int) -> tuple[list, list[dict], dict]:
         }
         for watcher in ctx.world["watchers"][: n - 1]
     ]
-    return obj, sockets, user_target(obj[1], star)
+    return obj, sockets, patch_target(*obj, star)
 
 
 def user_receivers(ctx: Context, n: int, obj: list, target: dict) -> int:
@@ -228,7 +222,7 @@ def many(ctx: Context) -> dict:
     ]
     opened = ctx.open(sockets, confirm="last")
     targets = [
-        foo_target(foo, ctx.minted(owner["sessions"][0]))
+        patch_target("api.Foo", foo, ctx.minted(owner["sessions"][0]))
         for owner in owners
         for foo in owner["foos"][:per_owner]
     ]
@@ -279,7 +273,7 @@ def memory(ctx: Context) -> dict:
     foo = world["owner"]["foos"][0]
     # Warm: the first socket, subscription and update import and cache what every later one uses.
     ctx.open([{"cookie": owner["cookie"], "subs": [["api.Foo", foo]]}])
-    ctx.call("rounds", http=ctx.target.http, target=foo_target(foo, owner), rounds=2)
+    ctx.call("rounds", http=ctx.target.http, target=patch_target("api.Foo", foo, owner), rounds=2)
     ctx.call("close")
     time.sleep(options.memory_settle_seconds / 2)
     before = rss_bytes(ctx.target.pid)
