@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint checks format schema lock clean
+.PHONY: run cluster test lint checks format schema lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,20 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(BIN)/daphne --bind 127.0.0.1 --port $(PORT) backend.asgi:application
+
+# The production shape on one machine (README: The cluster): HAProxy on $(PORT) in front of 3 web
+# and 2 worker processes from the Procfile, run by honcho (deploy/Procfile), on PostgreSQL and
+# Redis. DEBUG stays off, as in production.
+cluster: $(STAMP)
+	@case "$$DATABASE_URL" in postgres://*|postgresql://*|pgsql://*) ;; *) \
+		echo "make cluster needs DATABASE_URL=postgres://user:password@host:5432/db (PostgreSQL)" \
+			"and REDIS_URL=redis://host:6379/0 (several URLs, comma-separated, shard the layer)," \
+			"plus SECRET_KEY."; exit 1;; esac
+	@test -n "$$REDIS_URL" || { echo "make cluster needs REDIS_URL=redis://host:6379/0" \
+		"(several URLs, comma-separated, shard the layer)."; exit 1; }
+	@command -v haproxy >/dev/null || { echo "make cluster needs HAProxy: apt-get install -y haproxy"; exit 1; }
+	$(BIN)/python manage.py migrate --noinput
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start -f deploy/Procfile
 
 # The suite runs on SQLite and the in-memory layer; with TEST_DATABASE_URL / TEST_REDIS_URL set
 # it runs again on PostgreSQL and Redis. Coverage is measured over both legs. It runs as

@@ -4,7 +4,7 @@ from rest_framework.routers import SimpleRouter
 from api.views.auth import CsrfView, LoginView, LogoutView, MeView
 from api.views.errors import unknown_endpoint
 from api.views.foos import FooViewSet
-from api.views.health import HealthView
+from api.views.health import HealthView, LivenessView, ReadinessView
 from api.views.imports import FooImportView
 from api.views.jobs import JobViewSet
 from api.views.users import UserViewSet
@@ -29,6 +29,8 @@ urlpatterns = [
     re_path(r"^auth/logout/?$", LogoutView.as_view(), name="auth-logout"),
     re_path(r"^auth/me/?$", MeView.as_view(), name="auth-me"),
     re_path(r"^health/?$", HealthView.as_view(), name="health"),
+    re_path(r"^health/live/?$", LivenessView.as_view(), name="health-live"),
+    re_path(r"^health/ready/?$", ReadinessView.as_view(), name="health-ready"),
     # Before the router's, whose `foo/<id>` would take it.
     re_path(r"^foo/import/?$", FooImportView.as_view(), name="foo-import"),
     *router.urls,

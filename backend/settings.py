@@ -127,6 +127,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         }
     }
 
+# One Redis URL, or several separated by commas: channels-redis then shards over them (each
+# group and each process's channel lives on one server, picked by a hash of its name).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -135,13 +137,14 @@ if REDIS_URL:
             "CONFIG": {
                 "hosts": [
                     {
-                        "address": REDIS_URL,
+                        "address": address,
                         # redis-py's read timeout must outlast the layer's 5 s blocking read,
                         # or an idle consumer dies with "Timeout reading".
                         "socket_timeout": 30,
                         "socket_connect_timeout": 5,
                         "max_connections": 1000,
                     }
+                    for address in env_list("REDIS_URL", "")
                 ],
                 "capacity": 10_000,
             },

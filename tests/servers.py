@@ -1,8 +1,13 @@
 """Real server processes for end-to-end tests, on the test database and channel layer."""
 
+import shutil
+import signal
 import subprocess
 import sys
+import time
 
+import pytest
+import redis
 from django.conf import settings
 from django.db import connection
 
@@ -13,6 +18,8 @@ from harness.processes import (
     daphne_command,
     environment,
     free_port,
+    get,
+    wait_until,
 )
 
 
@@ -40,13 +47,122 @@ def child_environment(**extra) -> dict:
 
 
 class Daphne(Server):
-    """A Daphne process serving the project on 127.0.0.1, up when constructed; `stop()` returns
-    what it logged."""
+    """A Daphne process serving the project on 127.0.0.1, up when constructed; `options` are more
+    of Daphne's, and `stop()` returns what it logged."""
+
+    def __init__(self, *options: str, **env):
+        self.port = free_port()
+        command = daphne_command(self.port, *options)
+        super().__init__("daphne", command, child_environment(**env), self.port)
+        self.start()
+
+
+class Worker:
+    """A `manage.py db_worker` process."""
+
+    def __init__(self, name: str, **env):
+        self.name = name
+        self.process = subprocess.Popen(
+            [
+                *[sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--no-reload"],
+                *["--interval", "0.1", "--worker-id", name],
+            ],
+            cwd=ROOT,
+            env=child_environment(**env),
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=START_TIMEOUT)
+
+
+class RedisServer:
+    """A redis-server of the test's own, on a free port and without persistence: one that a
+    test may stop or shard over, never the machine's shared Redis."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = subprocess.Popen(
+            [
+                *["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"],
+                *["--save", "", "--appendonly", "no"],
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_until("redis-server", self.answers, self.process)
+
+    def answers(self) -> bool:
+        try:
+            return redis.Redis.from_url(self.url, socket_timeout=1).ping()
+        except redis.ConnectionError:
+            return False
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=START_TIMEOUT)
+
+
+def served_by(url: str, servers: int) -> set[str]:
+    """The names of the processes that answer readiness through the load balancer at `url`,
+    asked until `servers` of them have, or START_TIMEOUT passes."""
+    names = set()
+    deadline = time.monotonic() + START_TIMEOUT
+    while len(names) < servers and time.monotonic() < deadline:
+        answer = get(f"{url}/api/health/ready")
+        if answer is not None and answer[0] == 200:
+            names.add(answer[1]["X-Served-By"])
+        else:
+            time.sleep(0.1)
+    return names
+
+
+class HAProxy:
+    """HAProxy with the committed deploy/haproxy.cfg, in front of three web processes."""
+
+    CONFIG = ROOT / "deploy" / "haproxy.cfg"
+
+    def __init__(self, webs: list[Daphne]):
+        if shutil.which("haproxy") is None:
+            pytest.skip("needs HAProxy: apt-get install -y haproxy (.ci/run installs it)")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        servers = {f"WEB_{number}": f"127.0.0.1:{web.port}" for number, web in enumerate(webs, 1)}
+        self.process = subprocess.Popen(
+            ["haproxy", "-db", "-f", self.CONFIG],
+            env=environment(PORT=str(self.port), **servers),
+            stdout=subprocess.DEVNULL,
+        )
+        assert served_by(self.url, len(webs)) == {"web1", "web2", "web3"}
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=START_TIMEOUT)
+
+
+class Cluster:
+    """What `make cluster` runs, with each process in the test's hands: three Daphne web
+    processes with the Procfile's `--proxy-headers` behind HAProxy, and a job worker."""
 
     def __init__(self, **env):
-        self.port = free_port()
-        super().__init__("daphne", daphne_command(self.port), child_environment(**env), self.port)
-        self.start()
+        self.processes = []
+        try:
+            self.webs = [self.start(Daphne, "--proxy-headers", **env) for _ in range(3)]
+            self.worker = self.start(Worker, "cluster-worker", **env)
+            self.lb = self.start(HAProxy, self.webs)
+        except BaseException:
+            self.stop()
+            raise
+
+    def start(self, kind, *args, **env):
+        process = kind(*args, **env)
+        self.processes.append(process)
+        return process
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
 
 
 def run_shell(code: str, **env) -> subprocess.CompletedProcess:

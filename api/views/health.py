@@ -1,9 +1,16 @@
+"""Health for load balancers and orchestrators: `/api/health` (the original check, kept as it
+is), `/api/health/live` (the process answers) and `/api/health/ready` (it can serve: the named
+checks in READINESS_CHECKS, plus how long the oldest queued job has waited for a worker)."""
+
 import asyncio
 import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import DatabaseError, connection
+from django.db.models import Min
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -14,17 +21,8 @@ logger = logging.getLogger(__name__)
 
 LAYER_TIMEOUT = 2.0
 
-# One enum in the schema for all three fields (settings.SPECTACULAR_SETTINGS names it).
+# One enum in the schema for every check (settings.SPECTACULAR_SETTINGS names it).
 STATES = ["ok", "unavailable"]
-
-Health = inline_serializer(
-    "Health",
-    {
-        "status": serializers.ChoiceField(STATES),
-        "database": serializers.ChoiceField(STATES),
-        "channel_layer": serializers.ChoiceField(STATES),
-    },
-)
 
 
 def database_ok() -> bool:
@@ -41,6 +39,11 @@ async def _layer_round_trip() -> None:
     channel = await layer.new_channel()
     await layer.send(channel, {"type": "health.ping"})
     await layer.receive(channel)
+    # A sharded Redis layer (several URLs in REDIS_URL) keeps each group on one of its servers,
+    # and the round trip above reaches only one: every server must answer. (The in-memory
+    # layer has no shards.)
+    for index in range(getattr(layer, "ring_size", 0)):
+        await layer.connection(index).ping()
 
 
 def channel_layer_ok() -> bool:
@@ -55,20 +58,90 @@ def channel_layer_ok() -> bool:
     return True
 
 
-class HealthView(APIView):
-    """For load balancers: 200 when this process can reach the database and the channel layer."""
+def oldest_queued_job_age() -> float | None:
+    """Seconds the oldest task due to run has waited in django-tasks-db's queue (the source of
+    truth: a job queued again after its worker died gets a new task), None when none waits or
+    the database cannot say. Growing without bound, it means no worker is taking jobs."""
+    try:
+        oldest = DBTaskResult.objects.ready().aggregate(oldest=Min("enqueued_at"))["oldest"]
+    except DatabaseError:
+        return None
+    return None if oldest is None else round((timezone.now() - oldest).total_seconds(), 1)
+
+
+# What a process needs to serve a request or a socket, each answered "ok" or "unavailable".
+READINESS_CHECKS = {
+    "database": database_ok,
+    "channel_layer": channel_layer_ok,
+}
+
+
+def run_checks(checks: dict) -> tuple[bool, dict]:
+    parts = {name: "ok" if check() else "unavailable" for name, check in checks.items()}
+    healthy = all(value == "ok" for value in parts.values())
+    return healthy, {"status": "ok" if healthy else "unavailable", **parts}
+
+
+def availability(healthy: bool) -> int:
+    return status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE
+
+
+Health = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(STATES),
+        "database": serializers.ChoiceField(STATES),
+        "channel_layer": serializers.ChoiceField(STATES),
+    },
+)
+
+Liveness = inline_serializer("Liveness", {"status": serializers.ChoiceField(["ok"])})
+
+Readiness = inline_serializer(
+    "Readiness",
+    {
+        "status": serializers.ChoiceField(STATES),
+        **{name: serializers.ChoiceField(STATES) for name in READINESS_CHECKS},
+        "oldest_queued_job_age": serializers.FloatField(
+            allow_null=True,
+            help_text="Seconds the oldest job due to run has waited for a worker; null when "
+            "none waits (or the database is unavailable).",
+        ),
+    },
+)
+
+
+class ProbeView(APIView):
+    """Answers anyone, without a session: load balancers do not log in."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
 
+
+class HealthView(ProbeView):
+    """For load balancers: 200 when this process can reach the database and the channel layer."""
+
     @extend_schema(responses={200: Health, 503: Health}, summary="Health check")
     def get(self, request):
-        parts = {
-            "database": "ok" if database_ok() else "unavailable",
-            "channel_layer": "ok" if channel_layer_ok() else "unavailable",
-        }
-        healthy = all(value == "ok" for value in parts.values())
-        return Response(
-            {"status": "ok" if healthy else "unavailable", **parts},
-            status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
-        )
+        healthy, body = run_checks({"database": database_ok, "channel_layer": channel_layer_ok})
+        return Response(body, status=availability(healthy))
+
+
+class LivenessView(ProbeView):
+    """200 whenever the process answers at all: restart it when this fails, and only then."""
+
+    @extend_schema(responses={200: Liveness}, summary="Liveness: the process answers")
+    def get(self, request):
+        return Response({"status": "ok"})
+
+
+class ReadinessView(ProbeView):
+    """200 when this process can serve (every check in READINESS_CHECKS), else 503: a load
+    balancer sends it no traffic meanwhile. The queue's age is reported, not checked: a dead
+    worker fleet does not make a web process unfit to serve."""
+
+    @extend_schema(responses={200: Readiness, 503: Readiness}, summary="Readiness: it can serve")
+    def get(self, request):
+        healthy, body = run_checks(READINESS_CHECKS)
+        body["oldest_queued_job_age"] = oldest_queued_job_age()
+        return Response(body, status=availability(healthy))

@@ -59,6 +59,8 @@ CASES = [
     ("/api/auth/logout/", "POST", None, POSITIVE),
     ("/api/auth/me/", "GET", None, POSITIVE),
     ("/api/health/", "GET", None, POSITIVE),
+    ("/api/health/live/", "GET", None, POSITIVE),
+    ("/api/health/ready/", "GET", None, POSITIVE),
     ("/api/foo/", "GET", None, POSITIVE),
     ("/api/foo/", "GET", None, NEGATIVE),
     ("/api/foo/", "POST", None, POSITIVE),

@@ -13,7 +13,7 @@ from api.jobs import reaper
 from api.models import Foo, Job
 from tests.api.jobs_support import items
 from tests.conftest import PASSWORD
-from tests.servers import ROOT, START_TIMEOUT, Daphne, child_environment, run_shell
+from tests.servers import ROOT, START_TIMEOUT, Daphne, Worker, child_environment, run_shell
 from tests.test_end_to_end import Browser
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,26 +47,6 @@ def assert_in_order(events: list[dict]) -> None:
     done = [event["payload"]["progress"]["done"] for event in events]
     assert versions == sorted(set(versions)), versions
     assert done == sorted(done), done
-
-
-class Worker:
-    """A `manage.py db_worker` process."""
-
-    def __init__(self, name: str, **env):
-        self.name = name
-        self.process = subprocess.Popen(
-            [
-                *[sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--no-reload"],
-                *["--interval", "0.1", "--worker-id", name],
-            ],
-            cwd=ROOT,
-            env=child_environment(**env),
-        )
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=START_TIMEOUT)
 
 
 @pytest.fixture

@@ -6,7 +6,13 @@ from django.conf import settings
 from django.core.management import call_command
 
 SCHEMA_FILE = settings.BASE_DIR / "openapi" / "schema.yaml"
-PUBLIC = {("/api/auth/csrf/", "get"), ("/api/auth/login/", "post"), ("/api/health/", "get")}
+PUBLIC = {
+    ("/api/auth/csrf/", "get"),
+    ("/api/auth/login/", "post"),
+    ("/api/health/", "get"),
+    ("/api/health/live/", "get"),
+    ("/api/health/ready/", "get"),
+}
 SIDECAR = "/static/drf_spectacular_sidecar/swagger-ui-dist/"
 
 
@@ -58,6 +64,8 @@ def test_schema_documents_the_auth_foo_user_and_health_endpoints(schema):
         ("/api/foo/{id}/", "patch"),
         ("/api/foo/{id}/", "delete"),
         ("/api/health/", "get"),
+        ("/api/health/live/", "get"),
+        ("/api/health/ready/", "get"),
         ("/api/users/{id}/", "get"),
         ("/api/users/{id}/", "patch"),
     }

@@ -262,3 +262,16 @@ def test_a_log_line_says_when_how_bad_and_which_logger():
         r"Not Found: /api/no-such-endpoint",
         result.stderr.strip(),
     ), result.stderr
+
+
+def test_several_redis_urls_shard_the_layer_with_the_same_options_on_each():
+    layer = settings_with(**REQUIRED, REDIS_URL="redis://a:6379/0, redis://b:6380/0")[
+        "CHANNEL_LAYERS"
+    ]["default"]
+
+    first, second = layer["CONFIG"]["hosts"]
+    assert (first["address"], second["address"]) == ("redis://a:6379/0", "redis://b:6380/0")
+    assert {key: value for key, value in first.items() if key != "address"} == {
+        key: value for key, value in second.items() if key != "address"
+    }
+    assert first["socket_timeout"] > 5

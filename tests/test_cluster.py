@@ -1,0 +1,183 @@
+"""The production shape on one machine: `make cluster`, and the cluster the tests hold
+(tests/servers.py's Cluster: HAProxy with deploy/haproxy.cfg in front of three Daphne
+processes, and a worker), through which every change reaches every process's sockets."""
+
+import contextlib
+import os
+import signal
+import subprocess
+
+import pytest
+from channels_redis.core import RedisChannelLayer
+
+from api.models import Foo
+from realtime.notifications import group_name
+from tests.api.jobs_support import items
+from tests.api.test_jobs_e2e import job_events, joined
+from tests.servers import (
+    ROOT,
+    START_TIMEOUT,
+    Cluster,
+    Daphne,
+    RedisServer,
+    child_environment,
+    free_port,
+    run_shell,
+    served_by,
+)
+from tests.support import hashid
+from tests.test_end_to_end import Browser, receive, subscribe
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WEB_PROCESSES = {"web1", "web2", "web3"}
+
+
+def make_cluster(port: int, **env) -> subprocess.Popen:
+    """`make cluster` in a process group of its own, so that it can be stopped as a whole."""
+    return subprocess.Popen(
+        ["make", "--no-print-directory", "cluster", f"PORT={port}"],
+        cwd=ROOT,
+        env=child_environment(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
+
+
+@pytest.mark.parametrize(
+    "database_url", ["", "sqlite:///db.sqlite3"], ids=["unset", "not PostgreSQL"]
+)
+def test_make_cluster_refuses_to_start_without_postgresql_saying_what_to_set(database_url):
+    process = make_cluster(free_port(), DATABASE_URL=database_url, REDIS_URL="")
+    output, _ = process.communicate(timeout=START_TIMEOUT)
+
+    assert process.returncode != 0
+    assert "make cluster needs DATABASE_URL=postgres://" in output
+    assert "REDIS_URL=redis://" in output
+
+
+@pytest.mark.e2e
+def test_make_cluster_serves_from_three_web_processes_through_haproxy(transactional_db):
+    port = free_port()
+    process = make_cluster(port)
+    try:
+        answered = served_by(f"http://127.0.0.1:{port}", len(WEB_PROCESSES))
+    finally:
+        stop_group(process)
+    output = process.stdout.read()
+    assert answered == WEB_PROCESSES, output
+    assert output.count("Starting worker") == 2, output
+
+
+@pytest.fixture
+def cluster(transactional_db):
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()
+
+
+def sockets_on_every_process(browser: Browser, foo, stack: contextlib.ExitStack) -> dict:
+    """One socket subscribed to `foo` on each web process, opened through the load balancer,
+    keyed by the name of the process HAProxy put it on (the handshake's X-Served-By)."""
+    sockets = {}
+    for _ in range(10):
+        socket = stack.enter_context(browser.socket())
+        sockets.setdefault(socket.response.headers["X-Served-By"], socket)
+        if set(sockets) == WEB_PROCESSES:
+            break
+    assert set(sockets) == WEB_PROCESSES
+    for socket in sockets.values():
+        joined(socket)
+        assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
+    return sockets
+
+
+def assert_every_socket_hears(sockets: dict, bar: str) -> None:
+    for name, socket in sockets.items():
+        event = receive(socket)
+        assert (event["type"], event["payload"]["bar"]) == ("UPDATE_FOO", bar), name
+
+
+@pytest.mark.e2e
+def test_a_change_from_any_process_reaches_sockets_on_every_web_process(cluster, user, foo):
+    browser = Browser(cluster.lb)
+    browser.log_in(user.username)
+    with contextlib.ExitStack() as stack:
+        sockets = sockets_on_every_process(browser, foo, stack)
+        # Saved through each web process in turn.
+        for number, web in enumerate(cluster.webs, 1):
+            direct = Browser(web)
+            direct.log_in(user.username)
+            direct.request("PATCH", f"/api/foo/{hashid(foo)}", {"bar": f"through web{number}"})
+            assert_every_socket_hears(sockets, f"through web{number}")
+
+        # Saved by manage.py shell.
+        run_shell(
+            f"from api.models import Foo; foo = Foo.objects.get(pk={foo.pk}); "
+            "foo.bar = 'from the shell'; foo.save()"
+        )
+        assert_every_socket_hears(sockets, "from the shell")
+
+        # Saved by the worker: a job's events come from the process that runs it.
+        browser.request("POST", "/api/foo/import", {"items": items(10)})
+        for name, socket in sockets.items():
+            events = job_events(socket)
+            assert events[-1]["payload"]["state"] == "succeeded", name
+            assert events[-1]["payload"]["result"]["created"] == 10, name
+
+
+@pytest.fixture
+def two_redis_servers():
+    servers = [RedisServer(), RedisServer()]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def groups_on_each_shard(foos: list[Foo], redis_urls: list[str]) -> dict:
+    """A Foo whose group lives on each shard of a layer over `redis_urls`."""
+    layer = RedisChannelLayer(hosts=redis_urls)
+    shards = {}
+    for foo in foos:
+        shards.setdefault(layer.consistent_hash(group_name(Foo, foo.pk)), foo)
+    assert set(shards) == {0, 1}, "every Foo's group hashed to the same shard"
+    return shards
+
+
+@pytest.mark.e2e
+def test_a_layer_sharded_over_two_redis_servers_delivers_every_group(two_redis_servers, user):
+    urls = [server.url for server in two_redis_servers]
+    sharded = ",".join(urls)
+    foos = [Foo.objects.create(bar=f"foo {n}", owner=user) for n in range(8)]
+    shards = groups_on_each_shard(foos, urls)
+    webs = [Daphne(REDIS_URL=sharded), Daphne(REDIS_URL=sharded)]
+    try:
+        for foo in shards.values():
+            # Subscribed on one process, changed through the other and from the shell.
+            browser, other = Browser(webs[0]), Browser(webs[1])
+            browser.log_in(user.username)
+            other.log_in(user.username)
+            with browser.socket() as socket:
+                assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
+                other.request("PATCH", f"/api/foo/{hashid(foo)}", {"bar": "from the other"})
+                assert receive(socket)["payload"]["bar"] == "from the other"
+                run_shell(
+                    f"from api.models import Foo; Foo.objects.filter(pk={foo.pk})"
+                    ".update_and_notify(bar='from the shell')",
+                    REDIS_URL=sharded,
+                )
+                assert receive(socket)["payload"]["bar"] == "from the shell"
+    finally:
+        for web in webs:
+            web.stop()
