@@ -131,4 +131,4 @@ bench: $(BENCH_STAMP) $(BENCH_NODE)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 bench-import: $(STAMP)
-	$(BIN)/python bench/import_speed.py $(BENCH_ARGS)
+	$(BIN)/python -m bench.import_speed $(BENCH_ARGS)
