@@ -114,7 +114,6 @@ class Server:
         self, name: str, command: list[str], env: dict, http_port: int, log_path: Path | None = None
     ):
         self.name, self.command, self.env, self.log_path = name, command, env, log_path
-        self.http_port = http_port
         self.url = f"http://127.0.0.1:{http_port}"
         self.process: subprocess.Popen | None = None
 
