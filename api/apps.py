@@ -6,4 +6,9 @@ class ApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from prometheus_client import REGISTRY
+
         from api import checks  # noqa: F401 (importing them registers them)
+        from api.jobs.metrics import JobsCollector
+
+        REGISTRY.register(JobsCollector())

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it times everything the others do.
+    "backend.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # A GET whose If-None-Match names the response's ETag gets 304 and no body: the ETag a view
@@ -178,6 +180,22 @@ JOBS = {
 # Without Redis, events only reach sockets of the process that sends them, so the web process
 # runs the jobs itself (see backend/asgi.py). With Redis, run `manage.py db_worker` beside it.
 JOBS["EMBEDDED_WORKER"] = env_bool("JOBS_EMBEDDED_WORKER", not REDIS_URL)
+
+# `/metrics` (Prometheus) answers only requests with `Authorization: Bearer <METRICS_TOKEN>`, and
+# 404 while it is unset (see backend/metrics.py).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# Each REALTIME_<NAME> variable sets REALTIME["<NAME>"] (the operator's ones: socket limits and
+# the drain); the defaults, and the realtime layer's other options, are in realtime/conf.py.
+REALTIME = {
+    name: cast(os.environ[f"REALTIME_{name}"])
+    for name, cast in {
+        "MAX_SOCKETS_PER_USER": int,
+        "MAX_SOCKETS": int,
+        "DRAIN_SECONDS": float,
+    }.items()
+    if f"REALTIME_{name}" in os.environ
+}
 
 AUTH_USER_MODEL = "api.User"
 AUTH_PASSWORD_VALIDATORS = [

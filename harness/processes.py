@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30
 
-# The environment variables backend/settings.py reads (and every JOBS_*): a child starts from
-# none of them, only from what its caller gives it.
+# The environment variables backend/settings.py reads (and every JOBS_* and REALTIME_*): a child
+# starts from none of them, only from what its caller gives it.
 SETTINGS_VARIABLES = {
     "DJANGO_SETTINGS_MODULE",
     "DEBUG",
@@ -35,6 +35,7 @@ SETTINGS_VARIABLES = {
     "IMPORT_MAX_REQUEST_BYTES",
     "HASHIDS_SALT",
     "LOG_LEVEL",
+    "METRICS_TOKEN",
 }
 
 
@@ -48,7 +49,7 @@ def environment(traced: bool = True, **env: str) -> dict:
         name: value
         for name, value in os.environ.items()
         if name not in SETTINGS_VARIABLES
-        and not name.startswith("JOBS_")
+        and not name.startswith(("JOBS_", "REALTIME_"))
         and (traced or not name.startswith("COVERAGE_PROCESS_"))
     } | env
 

@@ -2,7 +2,8 @@
 
 An application may only send 1000 or a code from 3000 to 4999: Daphne's WebSocket protocol
 (autobahn) raises on any other, and the client sees 1011 instead. So the protocol's own codes
-(1009 "message too big") are not ours to send; ours are their 4xxx counterparts.
+(1009 "message too big", 1012 "service restart", 1013 "try again later") are not ours to send;
+ours are their 4xxx counterparts, and 4401 / 4429 mirror HTTP's 401 and 429.
 
 The consumer enforces the size limit itself, rather than Daphne's `--websocket-max-message-size`
 (which autobahn answers with 1009), because that option bounds the messages the server sends
@@ -22,3 +23,16 @@ class CloseCode(enum.IntEnum):
     LOGGED_OUT = 4401
     """The session ended (logout, expiry, deletion, user deactivated or deleted), or no longer
     authenticates its user for any other reason (`realtime.sessions`)."""
+
+    SERVICE_RESTART = 4012
+    """This process is shutting down (a deploy): reconnect, and the load balancer sends the new
+    socket to another process (1012's counterpart). Sent to every socket while it drains
+    (`realtime.draining`), and to a socket that opens meanwhile."""
+
+    SERVER_FULL = 4013
+    """This process holds `REALTIME["MAX_SOCKETS"]` sockets: reconnect after a backoff, to
+    another process with luck (1013 "try again later"'s counterpart)."""
+
+    TOO_MANY_SOCKETS = 4429
+    """The user already holds `REALTIME["MAX_SOCKETS_PER_USER"]` sockets in this process: another
+    must close first, so reconnecting soon is pointless."""

@@ -16,6 +16,16 @@ DEFAULTS = {
     # a session ended where no signal reaches, such as a password change or another process
     # deleting it, keeps its sockets at most this long. Each read is one query per process.
     "SESSION_CHECK_INTERVAL": 10.0,
+    # Sockets one user may hold open in one process; the next is closed with 4429. Tabs and
+    # devices of one person stay well under it; a script that opens sockets in a loop does not.
+    "MAX_SOCKETS_PER_USER": 50,
+    # Sockets one process holds open, anonymous ones included; the next is closed with 4013.
+    # About 420 MiB at 42 KiB per socket (README: Benchmarks), and an event to all of them on
+    # one object takes about 0.75 s to write: past that a client is better served elsewhere.
+    "MAX_SOCKETS": 10_000,
+    # Seconds over which a process that received SIGTERM closes its sockets (with 4012), evenly
+    # spread so that their clients do not all resubscribe at the same moment; it exits after.
+    "DRAIN_SECONDS": 10.0,
 }
 
 

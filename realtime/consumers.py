@@ -8,9 +8,12 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from realtime import errors, notifications
 from realtime.close_codes import CloseCode
 from realtime.conf import realtime_setting
+from realtime.draining import draining
 from realtime.hub import get_hub
+from realtime.metrics import EVENTS_DELIVERED, SOCKETS_REFUSED, SUBSCRIPTIONS
 from realtime.serializers import SubscriptionSerializer
 from realtime.sessions import get_watcher
+from realtime.sockets import open_sockets
 from realtime.throttling import TokenBucket
 
 
@@ -34,9 +37,18 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         )
         self.hub = None
         user = self.scope["user"]
+        self.user_pk = user.pk if user.is_authenticated else None
+        # Accepted, then closed: a refused handshake would reach the client as 1006, without
+        # the code that tells it why and when to come back.
+        refusal = (
+            CloseCode.SERVICE_RESTART if draining() else open_sockets().admit(self, self.user_pk)
+        )
+        if refusal is not None:
+            SOCKETS_REFUSED.labels(int(refusal)).inc()
+            await self.accept()
+            return await self.close(refusal)
         if not user.is_authenticated:
             return await self.accept()
-        self.user_pk = user.pk
         self.session_key = self.scope["session"].session_key
         expiry = await database_sync_to_async(self.scope["session"].get_expiry_date)()
         self.hub = get_hub()
@@ -64,6 +76,7 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         await self.detach()
+        open_sockets().remove(self, self.user_pk)
 
     async def close(self, code: CloseCode, reason=None):
         await self.detach()
@@ -80,6 +93,7 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             hub, self.hub = self.hub, None
             for group in [*self.subscriptions, *self.own_groups()]:
                 await hub.leave(group, self)
+            SUBSCRIPTIONS.dec(len(self.subscriptions))
             self.subscriptions.clear()
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -124,6 +138,7 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             # Join before reading, and hold back what arrives meanwhile: an event committed
             # after the read is replayed, one committed before it is dropped as older.
             self.subscriptions[group] = request["id"]
+            SUBSCRIPTIONS.inc()
             self.pending[group] = []
             await self.hub.join(group, self)
         snapshot = await self.snapshot(model, pk)
@@ -147,6 +162,7 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
 
     async def forget(self, group):
         if self.subscriptions.pop(group, None) is not None:
+            SUBSCRIPTIONS.dec()
             await self.hub.leave(group, self)
 
     async def release(self, group: str, after_version: int = 0) -> None:
@@ -161,8 +177,10 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             return self.pending[group].append((message, frame))
         if frame is None:
             await self.forget(group)
+            EVENTS_DELIVERED.inc()
             return await self.send(text_data=message["gone"])
         if frame[1] is not None:
+            EVENTS_DELIVERED.inc()
             await self.send(text_data=frame[1])
         if message["ends"]:
             await self.forget(group)

@@ -16,14 +16,14 @@ PASSWORD = "correct horse battery staple"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests of PostgreSQL or Redis behaviour run on the leg that has them (`make test` runs
-    both when TEST_DATABASE_URL / TEST_REDIS_URL are set; CI always sets them)."""
+    """Tests of PostgreSQL or Redis behaviour run on the leg that has them (`make test` runs it
+    where it finds them, tests/legs.py; CI always does)."""
     legs = {
         "postgres": (
             settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql",
-            "needs PostgreSQL: runs on the TEST_DATABASE_URL leg",
+            "needs PostgreSQL: runs on the PostgreSQL leg",
         ),
-        "redis": (bool(settings.REDIS_URL), "needs Redis: runs on the TEST_REDIS_URL leg"),
+        "redis": (bool(settings.REDIS_URL), "needs Redis: runs on the Redis leg"),
         "e2e": (
             settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
             and bool(settings.REDIS_URL),

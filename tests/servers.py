@@ -1,10 +1,12 @@
 """Real server processes for end-to-end tests, on the test database and channel layer."""
 
+import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections import defaultdict
 
 import pytest
 import redis
@@ -163,6 +165,57 @@ class Cluster:
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.stop()
+
+
+def running_processes() -> dict[int, int]:
+    """The parent of every process of this machine that runs (zombies have ended)."""
+    table = subprocess.run(
+        ["ps", "-A", "-o", "pid=,ppid=,stat="], capture_output=True, text=True, check=True
+    ).stdout
+    return {
+        int(pid): int(parent)
+        for pid, parent, state in (line.split() for line in table.splitlines())
+        if not state.startswith("Z")
+    }
+
+
+class MakeRun(Daphne):
+    """`make run` as a user starts it in a terminal: in a process group of its own, which Ctrl-C
+    signals as a whole, its output (every process's, prefixed by honcho) in `output()`."""
+
+    def spawn(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            ["make", "--no-print-directory", "run"],
+            cwd=ROOT,
+            env={**self.env, "PORT": str(self.port)},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def processes(self) -> set[int]:
+        """The pids of make and of every process it started, and they started, still running."""
+        children = defaultdict(set)
+        for pid, parent in running_processes().items():
+            children[parent].add(pid)
+        found, todo = set(), [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            found.add(pid)
+            todo.extend(children[pid] - found)
+        return found
+
+    def interrupt(self) -> None:
+        """Ctrl-C: SIGINT to the terminal's foreground process group."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        self.process.wait(timeout=START_TIMEOUT)
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.interrupt()
+        output = self.output()
+        self.log.close()
+        return output
 
 
 def run_shell(code: str, **env) -> subprocess.CompletedProcess:

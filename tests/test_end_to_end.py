@@ -1,19 +1,24 @@
 """The product as a client meets it: a real Daphne process, a real socket, a real login."""
 
+import contextlib
 import http.cookiejar
 import json
+import signal
+import threading
+import time
 import urllib.request
 from datetime import timedelta
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from api.models import Foo
 from tests.conftest import PASSWORD
-from tests.servers import Daphne, run_shell
+from tests.servers import Daphne, get, run_shell
 from tests.support import hashid
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -160,3 +165,102 @@ def test_socket_is_closed_with_4401_when_its_session_expires(server, user, foo):
     with browser.socket() as socket:
         assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
         assert close_code(socket) == 4401
+
+
+DRAIN_SECONDS = 4.0
+DRAIN_SOCKETS = 8
+
+
+class Recorder(threading.Thread):
+    """Reads `socket` until the server closes it: what arrived, the close code, and when."""
+
+    def __init__(self, socket):
+        super().__init__(daemon=True)
+        self.socket = socket
+        self.messages = []
+        self.code = None
+        self.closed_at = None
+        self.start()
+
+    def run(self):
+        try:
+            while True:
+                self.messages.append(json.loads(self.socket.recv(timeout=DRAIN_SECONDS * 3)))
+        except ConnectionClosed as closed:
+            self.code = closed.rcvd.code
+            self.closed_at = time.monotonic()
+
+
+def test_sigterm_drains_the_sockets_with_4012_over_the_window_then_exits(user, foo):
+    """A deploy: readiness fails at once, new sockets are turned away, open ones are closed one
+    by one over the window (each hearing every change committed before its close), then the
+    process exits, cleanly."""
+    daphne = Daphne(REALTIME_DRAIN_SECONDS=str(DRAIN_SECONDS))
+    browser = Browser(daphne)
+    browser.log_in("alice")
+    opened = contextlib.ExitStack()
+    sockets = [opened.enter_context(browser.socket()) for _ in range(DRAIN_SOCKETS)]
+    for socket in sockets:
+        assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
+    recorders = [Recorder(socket) for socket in sockets]
+
+    signalled = time.monotonic()
+    daphne.process.send_signal(signal.SIGTERM)
+    while (get(f"{daphne.url}/api/health/ready") or [0])[0] != 503:
+        assert time.monotonic() - signalled < 1, "readiness did not turn 503 at once"
+    with browser.socket() as late:
+        assert close_code(late) == 4012
+    changed = browser.request("PATCH", f"/api/foo/{hashid(foo)}", {"bar": "during the drain"})
+    committed = time.monotonic()
+
+    daphne.process.wait(timeout=DRAIN_SECONDS + 5)
+    exited = time.monotonic()
+    log = daphne.stop()
+    for recorder in recorders:
+        recorder.join(DRAIN_SECONDS)
+    opened.close()
+    assert [recorder.code for recorder in recorders] == [4012] * DRAIN_SOCKETS
+    closes = sorted(recorder.closed_at for recorder in recorders)
+    assert closes[-1] - closes[0] > 0.3 * DRAIN_SECONDS
+    assert exited - signalled < DRAIN_SECONDS + 5
+    assert not any(marker in log for marker in EXCEPTION_MARKERS), log
+    # A socket still open well after the change committed heard it before its close; one closed
+    # earlier resubscribes elsewhere and gets it in its snapshot.
+    for recorder in recorders:
+        if recorder.closed_at > committed + 0.5:
+            assert {"type": "UPDATE_FOO", "payload": changed} in [
+                {key: message[key] for key in ("type", "payload")} for message in recorder.messages
+            ]
+
+
+def scrape(server, token: str) -> dict:
+    """The samples of a Daphne process's own `/metrics`, by name (unlabelled ones)."""
+    request = urllib.request.Request(
+        f"{server.url}/metrics", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.labels
+    }
+
+
+def test_metrics_count_the_processs_sockets_subscriptions_and_deliveries(user, foo):
+    daphne = Daphne(METRICS_TOKEN="scrape-token")
+    try:
+        browser = Browser(daphne)
+        browser.log_in("alice")
+        with browser.socket() as watching, browser.socket():
+            assert subscribe(watching, foo)["type"] == "SUBSCRIBED"
+            browser.request("PATCH", f"/api/foo/{hashid(foo)}", {"bar": "counted"})
+            assert receive(watching)["type"] == "UPDATE_FOO"
+            found = scrape(daphne, "scrape-token")
+    finally:
+        log = daphne.stop()
+    assert found["realtime_sockets_open"] == 2
+    assert found["realtime_subscriptions"] == 1
+    assert found["realtime_events_delivered_total"] == 1
+    assert not any(marker in log for marker in EXCEPTION_MARKERS), log

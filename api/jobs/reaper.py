@@ -4,8 +4,10 @@ A running job's heartbeat is its last saved progress report. The reaper fails a 
 heartbeat is older than JOBS["HEARTBEAT_TIMEOUT"], or requeues it while it has attempts left
 (JOBS["MAX_ATTEMPTS"], default 1: fail). Failing is the default because a job kind need not be
 safe to run twice; the Foo import is (see api.jobs.imports). Either is a save, so the owner's
-sockets hear of it. Every worker process reaps (`db_worker`, the embedded worker) on an interval,
-and so does `manage.py reap_jobs`; several reapers at once are harmless, each job is taken by one.
+sockets hear of it, and either ends django-tasks-db's own row of the dead run as `FAILED` in
+the same transaction: its worker, being dead, never will, and the row would stay `RUNNING`.
+Every worker process reaps (`db_worker`, the embedded worker) on an interval, and so does
+`manage.py reap_jobs`; several reapers at once are harmless, each job is taken by one.
 """
 
 import logging
@@ -14,6 +16,7 @@ from datetime import timedelta
 
 from django.db import DatabaseError, close_old_connections, connections, transaction
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from api.jobs import tasks
 from api.jobs.conf import jobs_setting
@@ -22,6 +25,11 @@ from api.models import Job
 logger = logging.getLogger(__name__)
 
 DEAD = "The worker running this job stopped responding."
+
+
+class WorkerDied(Exception):
+    """What ended a run whose worker died, as django-tasks-db records it (it records an error
+    as an exception: its class, and its text where a raised one has its traceback)."""
 
 
 def reap() -> int:
@@ -35,12 +43,19 @@ def reap() -> int:
             job = dead.select_for_update(skip_locked=True).filter(pk=pk).first()
             if job is None:
                 continue
+            end_task(job)
             if job.attempts < jobs_setting("MAX_ATTEMPTS"):
                 requeue(job)
             else:
                 fail(job)
         reaped += 1
     return reaped
+
+
+def end_task(job: Job) -> None:
+    """Mark the dead run's task row failed, as its worker would have had the run raised."""
+    for task in DBTaskResult.objects.running().select_for_update().filter(id=job.task_id):
+        task.set_failed(WorkerDied(DEAD))
 
 
 def fail(job: Job) -> None:

@@ -17,6 +17,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from realtime.draining import draining
+
 logger = logging.getLogger(__name__)
 
 LAYER_TIMEOUT = 2.0
@@ -69,8 +71,14 @@ def oldest_queued_job_age() -> float | None:
     return None if oldest is None else round((timezone.now() - oldest).total_seconds(), 1)
 
 
+def accepting() -> bool:
+    """False from SIGTERM on, while the process drains its sockets (realtime.draining)."""
+    return not draining()
+
+
 # What a process needs to serve a request or a socket, each answered "ok" or "unavailable".
 READINESS_CHECKS = {
+    "accepting": accepting,
     "database": database_ok,
     "channel_layer": channel_layer_ok,
 }

@@ -172,6 +172,12 @@ export const LOGGED_OUT: 'LOGGED_OUT'
 export const CLOSE_LOGGED_OUT: 4401
 /** A message was over the server's limit: a reconnection follows (`REALTIME_DISCONNECTED`). */
 export const CLOSE_MESSAGE_TOO_BIG: 4009
+/** The server process is shutting down (a deploy): a reconnection follows, backing off. */
+export const CLOSE_SERVICE_RESTART: 4012
+/** The server process holds all the sockets it may: a reconnection follows, backing off. */
+export const CLOSE_SERVER_FULL: 4013
+/** The user holds all the sockets they may: a reconnection follows at `maxDelay`. */
+export const CLOSE_TOO_MANY_SOCKETS: 4429
 
 /** `eventType('UPDATE', 'api.Foo')` is `'UPDATE_FOO'`. */
 export function eventType<A extends 'UPDATE' | 'DELETE'>(

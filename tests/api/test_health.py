@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from realtime import draining
 from tests.processes import json_output, run_python
 
 HEALTH_WITHOUT_DATABASE = """
@@ -101,10 +102,28 @@ def test_readiness_is_ok_with_no_job_waiting(anonymous_api, db):
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok",
+        "accepting": "ok",
         "database": "ok",
         "channel_layer": "ok",
         "oldest_queued_job_age": None,
     }
+
+
+@pytest.fixture
+def drained():
+    """This process as it is once SIGTERM has started its drain."""
+    draining._draining.set()
+    yield
+    draining._draining.clear()
+
+
+def test_readiness_is_503_while_the_process_drains(anonymous_api, db, drained):
+    response = anonymous_api.get("/api/health/ready")
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert response.json()["accepting"] == "unavailable"
+    assert anonymous_api.get("/api/health/live").status_code == 200
 
 
 def test_readiness_reports_how_long_the_oldest_queued_job_has_waited(api, db):
@@ -126,6 +145,7 @@ def test_readiness_is_503_naming_the_channel_layer_when_it_is_unreachable(
     assert response.status_code == 503
     assert response.json() == {
         "status": "unavailable",
+        "accepting": "ok",
         "database": "ok",
         "channel_layer": "unavailable",
         "oldest_queued_job_age": None,
@@ -163,6 +183,7 @@ def test_readiness_is_503_without_a_queue_age_when_the_database_is_unreachable()
             "status": 503,
             "body": {
                 "status": "unavailable",
+                "accepting": "ok",
                 "database": "unavailable",
                 "channel_layer": "ok",
                 "oldest_queued_job_age": None,

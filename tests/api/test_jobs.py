@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
+from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from api.jobs import reaper, runner
@@ -46,7 +47,8 @@ def kind(monkeypatch, user):
 
 
 def stale(job: Job, attempts: int = 1) -> Job:
-    """`job` as a worker that died while running it leaves it."""
+    """`job` as a worker that died while running it leaves it, and its task row."""
+    DBTaskResult.objects.get(id=job.task_id).claim("dead-worker")
     Job.objects.filter(pk=job.pk).update(
         state=Job.State.RUNNING,
         attempts=attempts,
@@ -192,6 +194,16 @@ def test_reaper_fails_a_job_whose_worker_died(user, other_user):
     assert Job.objects.get(pk=alive.pk).state == Job.State.RUNNING
 
 
+def test_reaper_ends_the_dead_runs_task_row_as_failed(user):
+    dead = stale(submit(Job.Kind.FOO_IMPORT, user, {"items": items(1)}))
+    reaper.reap()
+    task = DBTaskResult.objects.get(id=dead.task_id)
+    assert task.status == TaskResultStatus.FAILED
+    assert task.finished_at is not None
+    assert task.task_result.errors[0].exception_class_path == "api.jobs.reaper.WorkerDied"
+    assert task.traceback.strip().endswith(reaper.DEAD)
+
+
 @pytest.mark.postgres
 def test_reaper_leaves_a_job_whose_row_another_reaper_holds(user):
     job = stale(submit(Job.Kind.FOO_IMPORT, user, {"items": items(1)}))
@@ -224,6 +236,7 @@ def test_reaper_requeues_a_job_with_attempts_left(user, settings):
     assert job.state == Job.State.QUEUED
     assert job.message.endswith("Starting it again (2 of 2).")
     assert job.task_id != first_task
+    assert DBTaskResult.objects.get(id=first_task).status == TaskResultStatus.FAILED
     run_worker()
     job.refresh_from_db()
     assert (job.state, job.attempts) == (Job.State.SUCCEEDED, 2)

@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from api.jobs import reaper
@@ -145,3 +146,4 @@ def test_job_of_a_killed_worker_is_failed_by_another_workers_reaper(processes, u
     survivor = next(worker for worker in workers.values() if worker is not victim)
     assert survivor.process.poll() is None
     assert Job.objects.get(pk=job.pk).state == Job.State.FAILED
+    assert DBTaskResult.objects.get(id=job.task_id).status == TaskResultStatus.FAILED

@@ -20,6 +20,7 @@ NAMES = [
     "SECURE_SSL_REDIRECT",
     "DATA_UPLOAD_MAX_MEMORY_SIZE",
     "HASHIDS_SALT",
+    "REALTIME",
 ]
 SNAPSHOT = (
     "import json; from backend import settings; "
@@ -187,6 +188,14 @@ def test_max_request_bytes_sets_the_body_limit():
     assert (
         settings_with(**REQUIRED, MAX_REQUEST_BYTES="1000")["DATA_UPLOAD_MAX_MEMORY_SIZE"] == 1000
     )
+
+
+def test_socket_limits_and_drain_window_come_from_realtime_variables():
+    assert settings_with(**REQUIRED)["REALTIME"] == {}
+    loaded = settings_with(
+        **REQUIRED, REALTIME_MAX_SOCKETS_PER_USER="5", REALTIME_DRAIN_SECONDS="2.5"
+    )
+    assert loaded["REALTIME"] == {"MAX_SOCKETS_PER_USER": 5, "DRAIN_SECONDS": 2.5}
 
 
 def test_the_default_database_is_sqlite_without_a_pool():

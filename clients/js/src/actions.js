@@ -10,6 +10,15 @@ export const CLOSE_LOGGED_OUT = 4401
 /** The close code of a socket that sent a message over the server's limit (WebSocket's 1009). */
 export const CLOSE_MESSAGE_TOO_BIG = 4009
 
+/** The close code of a socket whose server process is shutting down (a deploy: WebSocket's 1012). */
+export const CLOSE_SERVICE_RESTART = 4012
+
+/** The close code of a socket refused by a server process that holds all it may (WebSocket's 1013). */
+export const CLOSE_SERVER_FULL = 4013
+
+/** The close code of a socket refused because its user holds all the sockets they may. */
+export const CLOSE_TOO_MANY_SOCKETS = 4429
+
 /** `eventType('DELETE', 'api.Foo')` is `'DELETE_FOO'`, as the server names its events. */
 export function eventType(action, model) {
   return `${action}_${model.slice(model.lastIndexOf('.') + 1).toUpperCase()}`

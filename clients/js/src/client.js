@@ -9,6 +9,9 @@
 
 import {
   CLOSE_LOGGED_OUT,
+  CLOSE_SERVER_FULL,
+  CLOSE_SERVICE_RESTART,
+  CLOSE_TOO_MANY_SOCKETS,
   LOGGED_OUT,
   REALTIME_CONNECTED,
   REALTIME_DISCONNECTED,
@@ -42,6 +45,11 @@ const WIDEST_REQUEST_ID = Number.MAX_SAFE_INTEGER
 
 const key = (model, id) => `${model}:${id}`
 
+// A server process that shuts down or is full closes a socket as it opens: each such refusal in
+// a row backs off further, though the socket did open, while the load balancer learns to send
+// the next one elsewhere.
+const TURNED_AWAY = new Set([CLOSE_SERVICE_RESTART, CLOSE_SERVER_FULL])
+
 export function connect(options = {}) {
   const { WebSocket: Socket = globalThis.WebSocket, ...rest } = options
   const config = { ...DEFAULTS, ...rest }
@@ -53,6 +61,7 @@ export function connect(options = {}) {
   let socket = null
   let status = 'connecting'
   let attempt = 0
+  let refusals = 0
   let retryTimer = null
   let sendTimer = null
   let outbox = []
@@ -89,8 +98,11 @@ export function connect(options = {}) {
     socket.onmessage = (event) => receive(JSON.parse(event.data))
     socket.onclose = ({ code, reason }) => {
       teardown(code, reason)
-      if (code === CLOSE_LOGGED_OUT) loggedOut()
-      else retry()
+      if (code === CLOSE_LOGGED_OUT) return loggedOut()
+      refusals = TURNED_AWAY.has(code) ? refusals + 1 : 0
+      // Another of the user's sockets must close first: retry at the slowest pace.
+      attempt = code === CLOSE_TOO_MANY_SOCKETS ? Infinity : Math.max(attempt, refusals)
+      retry()
     }
   }
 

@@ -137,6 +137,31 @@ describe('reconnection', () => {
     assert.equal(FakeWebSocket.instances.length, 4)
   })
 
+  test('a socket turned away as it opens (4012, 4013) backs off further each time', () => {
+    random(1)
+    start({ minDelay: 100 })
+    const delays = []
+    for (const code of [4012, 4013, 4012]) {
+      FakeWebSocket.last.accept()
+      const before = Date.now()
+      FakeWebSocket.last.drop(code)
+      const sockets = FakeWebSocket.instances.length
+      while (FakeWebSocket.instances.length === sockets) tick(1)
+      delays.push(Date.now() - before)
+    }
+    assert.deepEqual(delays, [200, 400, 800])
+  })
+
+  test('a socket refused for too many of the user (4429) retries at maxDelay', () => {
+    random(1)
+    open({ minDelay: 100, maxDelay: 5000 })
+    FakeWebSocket.last.drop(4429)
+    tick(4999)
+    assert.equal(FakeWebSocket.instances.length, 1)
+    tick(1)
+    assert.equal(FakeWebSocket.instances.length, 2)
+  })
+
   test('reconnect() opens a new socket at once and closes the old one', () => {
     const client = open()
     const old = FakeWebSocket.last
