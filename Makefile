@@ -43,9 +43,9 @@ cluster: $(STAMP)
 # The suite on SQLite and the in-memory layer, then on PostgreSQL and Redis where they are found,
 # with coverage over every leg: tests/legs.py. It runs as production does: DEBUG off, a
 # 50-character secret (Django's get_random_secret_key() length; these two values are for tests
-# only and committed on purpose) and a salt of its own.
-test: export SECRET_KEY ?= test-only-sw0il9n%wfkd1z(8c5w5l*8c0o1sin0k_ot*ne-u
-test: export HASHIDS_SALT ?= test-only-salt-f0cjoj&v0jti3l9u4!mru6%45z!zn=via_m
+# only and committed on purpose) and a salt of its own. `make e2e` runs its cluster with them too.
+test e2e: export SECRET_KEY ?= test-only-sw0il9n%wfkd1z(8c5w5l*8c0o1sin0k_ot*ne-u
+test e2e: export HASHIDS_SALT ?= test-only-salt-f0cjoj&v0jti3l9u4!mru6%45z!zn=via_m
 test: $(STAMP) lint checks
 	$(BIN)/python -m tests.legs $(PYTEST_ARGS)
 
@@ -98,7 +98,9 @@ clean:
 	rm -rf $(VENV) .coverage* htmlcov
 
 # The browser end-to-end test of the JS client (clients/js): its unit tests, then Chromium
-# against a real Daphne (tests/e2e). Uses Debian's Chromium, never a browser Playwright downloads.
+# against a real Daphne, and with TEST_DATABASE_URL and TEST_REDIS_URL set (as for `make test`)
+# against HAProxy in front of three (tests/e2e). Uses Debian's Chromium, never a browser
+# Playwright downloads.
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: e2e

@@ -8,7 +8,8 @@ class ApiConfig(AppConfig):
     def ready(self):
         from prometheus_client import REGISTRY
 
-        from api import checks  # noqa: F401 (importing them registers them)
+        from api import checks, tokens  # noqa: F401 (importing checks registers them)
         from api.jobs.metrics import JobsCollector
 
         REGISTRY.register(JobsCollector())
+        tokens.connect()

@@ -21,6 +21,7 @@ class User(Subscribable, AbstractUser):
         Representation("api.serializers.UserSerializer", audience=Itself()),
         Representation("api.serializers.PublicUserSerializer", audience=Authenticated()),
     )
+    realtime_collection = True
 
     objects = SubscribableUserManager()
 
@@ -47,6 +48,7 @@ class Foo(Subscribable, models.Model):
     realtime_representations = (
         Representation("api.serializers.FooSerializer", audience=Owner("owner")),
     )
+    realtime_collection = True
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -101,11 +103,12 @@ class Job(Subscribable, models.Model):
     # The id of the task (django_tasks_db's DBTaskResult) of the latest run.
     task_id = models.CharField(max_length=64, blank=True)
 
-    tracker = FieldTracker(fields=["state", "done", "total", "message", "result", "error"])
+    tracker = FieldTracker(fields=["state", "done", "total", "message", "result", "error", "owner"])
     realtime_representations = (
         Representation("api.serializers.JobSerializer", audience=Owner("owner")),
     )
     realtime_feed = True
+    realtime_collection = True
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -129,3 +132,25 @@ class Job(Subscribable, models.Model):
         if self.total == 0:
             return 100.0
         return round(100 * self.done / self.total, 1)
+
+
+class ApiToken(models.Model):
+    """A personal API token (see api.tokens): the secret is shown once, only its digest is kept.
+
+    Revoking a token deletes it; its sockets are closed at once (api.tokens.on_token_delete)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    # SHA-256 of the whole secret, the key a request is looked up by.
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters of the secret, so that its owner can tell which token a secret is.
+    prefix = models.CharField(max_length=12, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

@@ -1,6 +1,9 @@
 """Reusable OpenAPI pieces: the error bodies every endpoint can answer with, and the headers."""
 
-from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+)
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -53,7 +56,12 @@ Invalid = PolymorphicProxySerializer(
     resource_type_field_name=None,
 )
 
-NOT_AUTHENTICATED = OpenApiResponse(Detail, description="Not logged in, or no CSRF token.")
+NOT_AUTHENTICATED = OpenApiResponse(
+    Detail,
+    description="No credentials, or a malformed, unknown, revoked or expired token "
+    "(with `WWW-Authenticate: Bearer`).",
+)
+CSRF_FAILED = OpenApiResponse(Detail, description="A session cookie without its CSRF token.")
 NOT_FOUND = OpenApiResponse(Detail, description="No such object, or not yours (the same to you).")
 INVALID = OpenApiResponse(
     Invalid, description="Invalid input: messages per field name, or a `detail` for bad JSON."
@@ -66,6 +74,9 @@ UNSUPPORTED_MEDIA_TYPE = OpenApiResponse(Detail, description="The body is not `a
 
 # The errors of any request with a body, besides those of its view.
 BODY_ERRORS = {400: INVALID, 413: TOO_LARGE, 415: UNSUPPORTED_MEDIA_TYPE}
+# The authentication errors of a safe request, and of an unsafe one (CSRF guards cookies only).
+AUTH_ERRORS = {401: NOT_AUTHENTICATED}
+UNSAFE_AUTH_ERRORS = {401: NOT_AUTHENTICATED, 403: CSRF_FAILED}
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -102,3 +113,18 @@ LOCATION = OpenApiParameter(
     description="The new object's URL.",
     response=[201],
 )
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """`Authorization: Bearer <token>` with a personal API token (`POST /api/auth/tokens`)."""
+
+    target_class = "api.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal API token from `POST /api/auth/tokens`. No CSRF token "
+            "is needed.",
+        }

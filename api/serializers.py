@@ -1,8 +1,9 @@
 from django.contrib.auth import authenticate
+from django.utils import timezone
 from rest_framework import serializers
 
 from api.fields import HashidField
-from api.models import Foo, Job, User
+from api.models import ApiToken, Foo, Job, User
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -110,3 +111,35 @@ class FooImportSerializer(serializers.Serializer):
         max_length=MAX_IMPORT_ITEMS,
         help_text=f'Up to {MAX_IMPORT_ITEMS:,} new Foos, such as `{{"bar": "..."}}`.',
     )
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """A personal API token as its owner lists it: never the secret."""
+
+    id = HashidField(ApiToken, read_only=True)
+    expires_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When the token stops working; null or absent: never.",
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+        read_only_fields = ["prefix", "created_at", "last_used_at"]
+
+    def validate_expires_at(self, value):
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("An expiry must be in the future.")
+        return value
+
+
+class NewApiTokenSerializer(ApiTokenSerializer):
+    token = serializers.CharField(
+        source="secret",
+        read_only=True,
+        help_text="The secret, shown in this response only: send it as `Authorization: Bearer`.",
+    )
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "token"]

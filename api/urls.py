@@ -7,6 +7,7 @@ from api.views.foos import FooViewSet
 from api.views.health import HealthView, LivenessView, ReadinessView
 from api.views.imports import FooImportView
 from api.views.jobs import JobViewSet
+from api.views.tokens import ApiTokenViewSet
 from api.views.users import UserViewSet
 
 
@@ -22,6 +23,7 @@ router = OptionalSlashRouter()
 router.register("foo", FooViewSet, basename="foo")
 router.register("users", UserViewSet, basename="user")
 router.register("jobs", JobViewSet, basename="job")
+router.register("auth/tokens", ApiTokenViewSet, basename="token")
 
 urlpatterns = [
     re_path(r"^auth/csrf/?$", CsrfView.as_view(), name="auth-csrf"),

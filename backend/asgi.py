@@ -1,7 +1,8 @@
 """ASGI entry point: HTTP to Django, `ws/notifications/` to the realtime consumer.
 
-The WebSocket stack checks the Origin against ALLOWED_HOSTS (a page elsewhere cannot ride the
-user's cookies) and authenticates from the session cookie.
+A socket that offers an API token (api/socket_auth.py) is authenticated by it alone. Any other
+goes through the Origin check against ALLOWED_HOSTS (a page elsewhere cannot ride the user's
+cookies) and authenticates from the session cookie.
 """
 
 import os
@@ -15,13 +16,16 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the apps loa
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from api.socket_auth import TokenOrSessionAuth  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
+websocket = URLRouter(websocket_urlpatterns)
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": TokenOrSessionAuth(
+            token_app=websocket,
+            session_app=AllowedHostsOriginValidator(AuthMiddlewareStack(websocket)),
         ),
     }
 )

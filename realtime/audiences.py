@@ -14,6 +14,14 @@ EVERYONE = None
 
 
 class Audience(ABC):
+    # Whether `members()` names users (never EVERYONE): a collection's events then go to the
+    # groups of those users, rather than to every follower of the model.
+    names_users = True
+
+    # The model fields `members()` reads: a collection model tracks them, so that a change
+    # tells who lost access and who gained it (see `realtime.checks`).
+    fields: tuple[str, ...] = ()
+
     @abstractmethod
     def filter(self, queryset: QuerySet, user) -> QuerySet:
         """The objects of `queryset` whose audience includes `user`."""
@@ -28,6 +36,7 @@ class Owner(Audience):
 
     def __init__(self, field: str = "owner"):
         self.field = field
+        self.fields = (field,)
 
     def filter(self, queryset, user):
         return queryset.filter(**{self.field: user})
@@ -48,6 +57,8 @@ class Itself(Audience):
 
 class Authenticated(Audience):
     """Every authenticated user."""
+
+    names_users = False
 
     def filter(self, queryset, user):
         return queryset

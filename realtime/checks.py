@@ -47,6 +47,8 @@ def check_model(model):
         yield from check_representations(model)
         if model.realtime_feed:
             yield from check_feed(model)
+        if model.realtime_collection:
+            yield from check_collection(model)
     if not isinstance(model._default_manager.get_queryset(), SubscribableQuerySet):
         yield checks.Error(
             "The default manager is not built from SubscribableQuerySet: "
@@ -114,6 +116,28 @@ def check_feed(model):
             obj=model,
             id="realtime.E005",
         )
+
+
+def check_collection(model):
+    """A change tells a collection's followers who gained and who lost access only from the
+    previous values of the fields its audiences read, which only the tracker keeps."""
+    tracker = getattr(model, "tracker", None)
+    if not isinstance(tracker, FieldTracker):
+        return  # E001 says so.
+    tracked = set(tracker.fields)
+    for representation in model.realtime_representations:
+        untracked = [field for field in representation.audience.fields if field not in tracked]
+        if untracked:
+            audience = type(representation.audience).__name__
+            yield checks.Error(
+                f"A collection (realtime_collection = True) whose audience {audience} reads "
+                f"untracked fields: {', '.join(untracked)}. A change of them would not tell "
+                "who lost access (DELETE_, 'access_lost') or gained it (CREATE_).",
+                hint=f"Add {', '.join(repr(field) for field in untracked)} to the model's "
+                "FieldTracker(fields=[...]).",
+                obj=model,
+                id="realtime.E010",
+            )
 
 
 @checks.register(checks.Tags.security)

@@ -21,8 +21,9 @@ class CloseCode(enum.IntEnum):
     """A client message was larger than `REALTIME["MAX_MESSAGE_BYTES"]` (1009's counterpart)."""
 
     LOGGED_OUT = 4401
-    """The session ended (logout, expiry, deletion, user deactivated or deleted), or no longer
-    authenticates its user for any other reason (`realtime.sessions`)."""
+    """The session or API token ended (logout, expiry, deletion, revocation, user deactivated
+    or deleted), a session no longer authenticates its user for any other reason
+    (`realtime.sessions`), or a token was refused when the socket opened."""
 
     SERVICE_RESTART = 4012
     """This process is shutting down (a deploy): reconnect, and the load balancer sends the new

@@ -1,6 +1,7 @@
 import asyncio
 import json
 import time
+from datetime import datetime
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -9,6 +10,7 @@ from realtime import errors, notifications
 from realtime.close_codes import CloseCode
 from realtime.conf import realtime_setting
 from realtime.draining import draining
+from realtime.hub import _frame_for as frame_for
 from realtime.hub import get_hub
 from realtime.metrics import EVENTS_DELIVERED, SOCKETS_REFUSED, SUBSCRIPTIONS
 from realtime.serializers import SubscriptionSerializer
@@ -30,6 +32,9 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         self.subscriptions: dict[str, str] = {}
+        # Followed collections, by model label: the group joined for it, or None when its
+        # events come through the user's own group.
+        self.collections: dict[str, str | None] = {}
         # Events that arrive while a subscription's snapshot is read, by group.
         self.pending: dict[str, list] = {}
         self.throttle = TokenBucket(
@@ -49,13 +54,16 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             return await self.close(refusal)
         if not user.is_authenticated:
             return await self.accept()
-        self.session_key = self.scope["session"].session_key
-        expiry = await database_sync_to_async(self.scope["session"].get_expiry_date)()
+        self.credential_group, expiry = await self.credential()
         self.hub = get_hub()
-        self.sessions = get_watcher()
-        self.session_timer = asyncio.get_running_loop().call_later(
-            expiry.timestamp() - time.time(), self.session_expired
-        )
+        # A session is re-read by the process's watcher, for an end no signal reaches; a
+        # token's revocation reaches its group, and its expiry the timer.
+        self.sessions = None if "token" in self.scope else get_watcher()
+        self.session_timer = None
+        if expiry is not None:
+            self.session_timer = asyncio.get_running_loop().call_later(
+                expiry.timestamp() - time.time(), self.session_expired
+            )
         # Joined before the handshake completes, so that nothing committed after the client
         # sees the socket open is missed; what arrives before is held until then.
         for group in self.own_groups():
@@ -64,19 +72,27 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         await self.accept()
         for group in self.own_groups():
             await self.release(group)
-        # Whatever else ends the session, the process's watcher notices within its interval.
-        self.sessions.watch(self)
+        if self.sessions is not None:
+            self.sessions.watch(self)
+
+    async def credential(self) -> tuple[str, datetime | None]:
+        """The group that closes the socket when its credential ends, and when it expires: the
+        API token's (`scope["token"]`, set by `api.socket_auth`; its expiry may be None, never)
+        or the session's."""
+        token = self.scope.get("token")
+        if token is not None:
+            return notifications.token_group(token.pk), token.expires_at
+        session = self.scope["session"]
+        expiry = await database_sync_to_async(session.get_expiry_date)()
+        return notifications.session_group(session.session_key), expiry
 
     def own_groups(self) -> list[str]:
         """The groups every socket of an authenticated user is in, subscribed or not."""
-        return [
-            notifications.user_group(self.user_pk),
-            notifications.session_group(self.session_key),
-        ]
+        return [notifications.user_group(self.user_pk), self.credential_group]
 
     async def disconnect(self, code):
         await self.detach()
-        open_sockets().remove(self, self.user_pk)
+        open_sockets().remove(self)
 
     async def close(self, code: CloseCode, reason=None):
         await self.detach()
@@ -88,53 +104,65 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
 
     async def detach(self):
         if self.hub is not None:
-            self.session_timer.cancel()
-            self.sessions.forget(self)
+            if self.session_timer is not None:
+                self.session_timer.cancel()
+            if self.sessions is not None:
+                self.sessions.forget(self)
             hub, self.hub = self.hub, None
-            for group in [*self.subscriptions, *self.own_groups()]:
+            shared = [group for group in self.collections.values() if group is not None]
+            for group in [*self.subscriptions, *shared, *self.own_groups()]:
                 await hub.leave(group, self)
             SUBSCRIPTIONS.dec(len(self.subscriptions))
             self.subscriptions.clear()
+            self.collections.clear()
 
     async def receive(self, text_data=None, bytes_data=None):
         size = len(text_data.encode()) if text_data is not None else len(bytes_data)
         if size > realtime_setting("MAX_MESSAGE_BYTES"):
             return await self.close(CloseCode.MESSAGE_TOO_BIG)
-        request_id = None
         try:
-            if not self.throttle.take():
-                raise errors.Throttled
-            if text_data is None:
-                raise errors.ParseError("Send JSON text frames, not binary.")
-            try:
-                content = json.loads(text_data)
-            except ValueError:
-                raise errors.ParseError from None
-            if not isinstance(content, dict):
-                raise errors.Invalid("Send a JSON object.")
-            message = SubscriptionSerializer(data=content)
-            if not message.is_valid():
-                # Echo the request id when it is itself valid, so the client can match the error.
-                if "request_id" not in message.errors:
-                    request_id = content.get("request_id")
-                raise errors.Invalid(errors=message.errors)
-            request = message.validated_data
-            request_id = request.get("request_id")
-            if self.hub is None:
-                raise errors.NotAuthenticated
-            if request["action"] == "unsubscribe":
-                await self.unsubscribe(request)
-            else:
-                await self.subscribe(request)
+            request = self.parse(text_data)
         except errors.SocketError as error:
-            await self.send_error(error, request_id)
+            return await self.send_error(error, error.request_id)
+        try:
+            await self.handle(request)
+        except errors.SocketError as error:
+            await self.send_error(error, request.get("request_id"))
+
+    def parse(self, text_data: str | None) -> dict:
+        """The request a message makes, validated; what is wrong with it is a SocketError."""
+        if not self.throttle.take():
+            raise errors.Throttled
+        if text_data is None:
+            raise errors.ParseError("Send JSON text frames, not binary.")
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            raise errors.ParseError from None
+        if not isinstance(content, dict):
+            raise errors.Invalid("Send a JSON object.")
+        message = SubscriptionSerializer(data=content)
+        if not message.is_valid():
+            # Echo the request id when it is itself valid, so the client can match the error.
+            echoed = None if "request_id" in message.errors else content.get("request_id")
+            raise errors.Invalid(errors=message.errors, request_id=echoed)
+        return message.validated_data
+
+    async def handle(self, request: dict) -> None:
+        """Carries out a valid request: subscribe (the default action) or unsubscribe."""
+        if self.hub is None:
+            raise errors.NotAuthenticated
+        if request["action"] == "unsubscribe":
+            return await self.unsubscribe(request)
+        await self.subscribe(request)
 
     async def subscribe(self, request):
         model, pk, request_id = request["model"], request["pk"], request.get("request_id")
+        if pk is None:
+            return await self.follow(model, request_id)
         group = notifications.group_name(model, pk)
         if group not in self.subscriptions:
-            if len(self.subscriptions) >= realtime_setting("MAX_SUBSCRIPTIONS"):
-                raise errors.TooManySubscriptions
+            self.check_room()
             # Join before reading, and hold back what arrives meanwhile: an event committed
             # after the read is replayed, one committed before it is dropped as older.
             self.subscriptions[group] = request["id"]
@@ -151,14 +179,35 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         if group in self.pending:
             await self.release(group, after_version=snapshot["version"])
 
+    def check_room(self) -> None:
+        if len(self.subscriptions) + len(self.collections) >= realtime_setting("MAX_SUBSCRIPTIONS"):
+            raise errors.TooManySubscriptions
+
+    async def follow(self, model, request_id) -> None:
+        """Follows a collection. Nothing to read: from the answer on, every change of an object
+        the user sees, or saw, reaches the socket, so a list fetched after it converges with
+        the events (README, "Collections")."""
+        label = model._meta.label
+        if label not in self.collections:
+            self.check_room()
+            group = self.collections[label] = notifications.collection_group(model)
+            if group is not None:
+                await self.hub.join(group, self)
+        if request_id is not None:
+            await self.send_event("SUBSCRIBED", {"model": label}, {"request_id": request_id})
+
     async def unsubscribe(self, request):
-        await self.forget(notifications.group_name(request["model"], request["pk"]))
+        model = request["model"]
+        payload = {"model": model._meta.label}
+        if request["pk"] is None:
+            group = self.collections.pop(payload["model"], None)
+            if group is not None:
+                await self.hub.leave(group, self)
+        else:
+            payload["id"] = request["id"]
+            await self.forget(notifications.group_name(model, request["pk"]))
         if "request_id" in request:
-            await self.send_event(
-                "UNSUBSCRIBED",
-                {"model": request["model"]._meta.label, "id": request["id"]},
-                {"request_id": request["request_id"]},
-            )
+            await self.send_event("UNSUBSCRIBED", payload, {"request_id": request["request_id"]})
 
     async def forget(self, group):
         if self.subscriptions.pop(group, None) is not None:
@@ -175,6 +224,17 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         """An event for `group` from the hub; `frame` is this user's, None if they lost access."""
         if group in self.pending:
             return self.pending[group].append((message, frame))
+        if "batch" in message:
+            for event in message["batch"]:
+                await self.deliver(group, event, frame_for(event["frames"], self.user_pk))
+            return
+        if group != message["object"]:
+            return await self.deliver_to_audience(message, frame)
+        if message["collection"] in self.collections:
+            # The collection's route brings this change; a subscription it ends ends quietly.
+            if frame is None or message["ends"]:
+                await self.forget(group)
+            return
         if frame is None:
             await self.forget(group)
             EVENTS_DELIVERED.inc()
@@ -184,6 +244,25 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=frame[1])
         if message["ends"]:
             await self.forget(group)
+
+    async def deliver_to_audience(self, message: dict, frame: list | None) -> None:
+        """An event of a feed or a collection, which reached the user's group (or, for a
+        collection shown to everyone, the model's): `CREATE_` for a follower of the collection
+        who could not see the object before, `DELETE_` for one who no longer can."""
+        follows = message["collection"] in self.collections
+        if not (follows or message["feed"]):
+            return
+        was = any(members is None or self.user_pk in members for members in message["before"])
+        if message["ends"]:
+            text = frame[1] if was else None
+        elif frame is None:
+            text = message["gone"] if was else None
+        elif follows and not was:
+            text = frame[2]
+        else:
+            text = frame[1]
+        if text is not None:
+            await self.send(text_data=text)
 
     @database_sync_to_async
     def snapshot(self, model, pk) -> dict | None:

@@ -8,10 +8,14 @@ class SocketError(Exception):
     code: str
     detail: str
 
-    def __init__(self, detail: str | None = None, errors: dict | None = None):
+    def __init__(
+        self, detail: str | None = None, errors: dict | None = None, request_id=None
+    ) -> None:
         super().__init__(detail or self.detail)
         self.detail = detail or self.detail
         self.errors = errors
+        # The id of the request it answers, where the message failed before one was validated.
+        self.request_id = request_id
 
 
 class ParseError(SocketError):
@@ -44,3 +48,11 @@ class TooManySubscriptions(SocketError):
 class Throttled(SocketError):
     code = "throttled"
     detail = "Too many messages; slow down."
+
+
+class AuthenticationFailed(SocketError):
+    """Credentials the socket was opened with were refused: the one error that then closes the
+    socket (with 4401), since a socket authenticates once, when it opens."""
+
+    code = "authentication_failed"
+    detail = "The credentials were refused."

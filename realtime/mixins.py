@@ -62,14 +62,22 @@ class SubscribableQuerySet(models.QuerySet):
         from realtime import notifications
 
         with transaction.atomic(using=self.db):
-            pks = list(self.select_for_update().values_list("pk", flat=True))
-            changed = self.model._default_manager.filter(pk__in=pks)
+            # Read before the update: who could see each object, for a collection's followers.
+            previous = {instance.pk: instance for instance in self.select_for_update()}
+            changed = self.model._default_manager.filter(pk__in=previous)
             count = changed.update(version=F("version") + 1, **fields)
             tracked = set(fields) & set(self.model.tracker.fields)
             if tracked:
                 for instance in changed:
-                    notifications.notify_update(instance, tracked)
+                    notifications.notify_update(instance, tracked, previous[instance.pk])
         return count
+
+    def notify_created(self) -> None:
+        """Sends each object's creation to its collection's followers on commit, in one layer
+        message per group: for objects made by `bulk_create()`, which sends no signal."""
+        from realtime import notifications
+
+        notifications.notify_created(list(self))
 
 
 class Subscribable(models.Model):
@@ -87,6 +95,11 @@ class Subscribable(models.Model):
     # A feed model's events, from its creation on, reach every socket of its audience's users
     # whether or not they subscribed (a user's jobs, say). Its first audience must name users.
     realtime_feed = False
+
+    # A collection can be followed whole: `{"model": "api.Foo"}` without an `id` follows every
+    # object the user can see, with CREATE_, UPDATE_ and DELETE_ events as objects appear in
+    # and leave their view. Its audiences' fields must be tracked.
+    realtime_collection = False
 
     objects = SubscribableQuerySet.as_manager()
 

@@ -5,6 +5,7 @@ travels the channel layer as finished JSON text with the audience of each text; 
 process only picks the text for each socket (see `realtime.hub`).
 """
 
+import copy
 import hashlib
 import json
 import logging
@@ -13,6 +14,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from realtime.audiences import EVERYONE
 from realtime.close_codes import CloseCode
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,11 @@ def user_group(pk) -> str:
 def session_group(session_key: str) -> str:
     # The session key is a credential; the channel layer (Redis) only ever sees a digest.
     return f"realtime.session.{hashlib.sha256(session_key.encode()).hexdigest()[:32]}"
+
+
+def token_group(pk) -> str:
+    """The sockets opened with one API token (its primary key: nothing of the secret)."""
+    return f"realtime.token.{pk}"
 
 
 def event_type(action: str, model) -> str:
@@ -66,25 +73,57 @@ def gone_text(instance, reason: str) -> str:
     )
 
 
-def update_message(instance, changed: set[str] | None) -> dict:
+def audiences(instance) -> list[list[int] | None]:
+    """The members of each representation of `instance` (None: everyone), or [] when it is
+    shown to nobody; JSON-ready, for the layer."""
+    if not instance.is_realtime_visible():
+        return []
+    lists = [rep.audience.members(instance) for rep in instance.realtime_representations]
+    return [None if members is EVERYONE else sorted(members) for members in lists]
+
+
+def previous_state(instance, changed: dict):
+    """`instance` as it was before this save, as far as its audiences can tell: a copy with the
+    tracker's previous values (`FieldTracker.changed()`) of the fields that changed."""
+    previous = copy.copy(instance)
+    previous._state = copy.copy(instance._state)
+    previous._state.fields_cache = {}
+    field_map = instance.tracker.field_map
+    previous.__dict__.update({field_map[name]: value for name, value in changed.items()})
+    return previous
+
+
+def update_message(instance, changed: set[str] | None, previous=None, created=False) -> dict:
     """The layer message of a change: one text per representation, with who may read it.
 
     A representation that shows none of the `changed` fields gets no text: its audience keeps
-    access but is sent nothing (an email change is news to its owner only).
+    access but is sent nothing (an email change is news to its owner only). `previous` is the
+    object before the change when its audience may have changed (see `previous_state`);
+    `created` says that nobody saw it before. Where someone may gain access, each frame also
+    carries the `CREATE_` text that a collection's follower among them is sent.
     """
     frames = []
-    if instance.is_realtime_visible():
+    now = audiences(instance)
+    before = [] if created else audiences(previous or instance)
+    if now:
         event = event_type("UPDATE", instance)
         event_meta = meta(instance)
-        for representation in instance.realtime_representations:
-            text = None
-            if representation.shows_any(changed):
+        gained = None
+        if now != before:
+            gained = meta(instance, reason="created" if created else "access_gained")
+        for representation, members in zip(instance.realtime_representations, now, strict=True):
+            shows = representation.shows_any(changed)
+            frame = [members, None]
+            if shows or gained:
                 payload = representation.serializer_class(instance).data
-                text = encode({"type": event, "payload": payload, "meta": event_meta})
-            members = representation.audience.members(instance)
-            frames.append([None if members is None else sorted(members), text])
+                if shows:
+                    frame[1] = encode({"type": event, "payload": payload, "meta": event_meta})
+                if gained:
+                    create = event_type("CREATE", instance)
+                    frame.append(encode({"type": create, "payload": payload, "meta": gained}))
+            frames.append(frame)
     return {
-        "type": EVENT,
+        **routing(instance, before),
         "version": instance.version,
         "frames": frames,
         "gone": gone_text(instance, "access_lost"),
@@ -94,12 +133,34 @@ def update_message(instance, changed: set[str] | None) -> dict:
 
 def delete_message(instance) -> dict:
     return {
-        "type": EVENT,
+        **routing(instance, audiences(instance)),
         "version": instance.version,
         "frames": [[None, gone_text(instance, "deleted")]],
         "gone": None,
         "ends": True,
     }
+
+
+def routing(instance, before: list) -> dict:
+    """What a socket needs to tell how an event reached it: through the object's own group (a
+    subscription to it), or through an audience's group (a feed, or a collection), and then
+    whether its user saw the object `before` the change."""
+    return {
+        "type": EVENT,
+        "object": group_name(type(instance), instance.pk),
+        "collection": instance._meta.label if instance.realtime_collection else None,
+        "feed": instance.realtime_feed,
+        "before": before,
+    }
+
+
+def collection_group(model) -> str | None:
+    """The group a collection's followers join: the model's own when an audience is everyone;
+    None when the collection's events go to the groups of the users they concern, which every
+    socket of theirs is in already."""
+    if all(rep.audience.names_users for rep in model.realtime_representations):
+        return None
+    return f"realtime.{model._meta.label_lower}"
 
 
 def broadcast(group: str, message: dict) -> None:
@@ -110,13 +171,23 @@ def broadcast(group: str, message: dict) -> None:
         logger.exception("Could not send %s to group %s", message["type"], group)
 
 
-def targets(instance) -> list[str]:
-    """The groups an event of `instance` goes to: the object's own, or for a feed model the
-    groups of its audience's users, so that every socket of theirs hears of it unasked."""
-    if instance.realtime_feed:
-        members = instance.realtime_representations[0].audience.members(instance)
-        return [user_group(pk) for pk in sorted(members)]
-    return [group_name(type(instance), instance.pk)]
+def targets(instance, message: dict, created: bool = False) -> list[str]:
+    """The groups an event of `instance` goes to: the object's own (but for a feed, or an
+    object just created, which nobody follows yet), and for a feed or a collection the groups
+    of its audiences, before and after the change: one message per user concerned, not one per
+    follower."""
+    groups = []
+    if not (instance.realtime_feed or created):
+        groups.append(message["object"])
+    if instance.realtime_feed or instance.realtime_collection:
+        shared = collection_group(type(instance)) if instance.realtime_collection else None
+        if shared is not None:
+            groups.append(shared)
+        else:
+            lists = [members for members, *_ in message["frames"]] + message["before"]
+            users = {pk for members in lists if members is not None for pk in members}
+            groups += [user_group(pk) for pk in sorted(users)]
+    return groups
 
 
 def send_on_commit(group: str, message: dict) -> None:
@@ -124,16 +195,30 @@ def send_on_commit(group: str, message: dict) -> None:
     transaction.on_commit(lambda: broadcast(group, message))
 
 
-def notify_update(instance, changed: set[str] | None = None) -> None:
+def notify_update(instance, changed: set[str] | None = None, previous=None, created=False) -> None:
     """Send `instance`'s change on commit; `changed` names the changed fields (None: any)."""
-    message = update_message(instance, changed)
-    for group in targets(instance):
+    message = update_message(instance, changed, previous, created)
+    for group in targets(instance, message, created):
+        send_on_commit(group, message)
+
+
+def notify_created(instances: list) -> None:
+    """The creation of each of `instances`, batched: one message per group, which each socket
+    takes as the messages it holds, in order."""
+    batches: dict[str, list] = {}
+    for instance in instances:
+        message = update_message(instance, None, created=True)
+        for group in targets(instance, message, created=True):
+            batches.setdefault(group, []).append({**message, "group": group})
+    for group, batch in batches.items():
+        version = max(event["version"] for event in batch)
+        message = {"type": EVENT, "frames": [], "batch": batch, "version": version, "ends": False}
         send_on_commit(group, message)
 
 
 def notify_delete(instance) -> None:
     message = delete_message(instance)
-    for group in targets(instance):
+    for group in targets(instance, message):
         send_on_commit(group, message)
 
 

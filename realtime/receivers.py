@@ -11,13 +11,15 @@ from realtime import notifications, registry
 
 def on_save(sender, instance, created, **kwargs) -> None:
     if created:
-        # Nobody can follow an object before it exists, except the audience of a feed.
-        if instance.realtime_feed:
-            notifications.notify_update(instance)
+        # Nobody can follow an object before it exists, but the audience of a feed or the
+        # followers of its collection.
+        if instance.realtime_feed or instance.realtime_collection:
+            notifications.notify_update(instance, created=True)
         return
     changed = instance.tracker.changed()
     if changed:
-        notifications.notify_update(instance, set(changed))
+        previous = notifications.previous_state(instance, changed)
+        notifications.notify_update(instance, set(changed), previous)
 
 
 def on_delete(sender, instance, **kwargs) -> None:

@@ -17,10 +17,11 @@ class RequestIdField(serializers.Field):
 
 
 class SubscriptionSerializer(serializers.Serializer):
-    """A client's `{"model", "id", "action"?, "request_id"?}` message."""
+    """A client's `{"model", "id"?, "action"?, "request_id"?}` message; without an `id`, the
+    model's collection (every object of it the user can see)."""
 
     model = serializers.CharField(max_length=100)
-    id = serializers.CharField(max_length=100)
+    id = serializers.CharField(max_length=100, required=False)
     action = serializers.ChoiceField(["subscribe", "unsubscribe"], default="subscribe")
     request_id = RequestIdField(required=False)
 
@@ -34,7 +35,21 @@ class SubscriptionSerializer(serializers.Serializer):
         return model
 
     def validate(self, data):
-        id_field = data["model"].realtime_representations[0].id_field
+        model = data["model"]
+        if "id" not in data:
+            if not model.realtime_collection:
+                collections = ", ".join(
+                    label for label in registry.labels() if registry.get(label).realtime_collection
+                )
+                raise serializers.ValidationError(
+                    {
+                        "id": f"'{model._meta.label}' cannot be followed as a collection: name "
+                        f"one object's id. Collections: {collections}."
+                    }
+                )
+            data["pk"] = None
+            return data
+        id_field = model.realtime_representations[0].id_field
         try:
             data["pk"] = id_field.to_internal_value(data["id"])
         except serializers.ValidationError as error:

@@ -83,11 +83,11 @@ class SessionWatcher:
     async def check(self) -> None:
         """One pass: one query, whatever the number of sockets."""
         sockets = list(self.sockets)
-        owners = {socket.session_key: socket.user_pk for socket in sockets}
+        owners = {socket.scope["session"].session_key: socket.user_pk for socket in sockets}
         valid = await database_sync_to_async(authenticating)(owners)
         for socket in sockets:
             # A socket that left during the query is closed already.
-            if socket.session_key not in valid and socket in self.sockets:
+            if socket.scope["session"].session_key not in valid and socket in self.sockets:
                 await socket.close(CloseCode.LOGGED_OUT)
 
 

@@ -31,7 +31,8 @@ def open_sockets(loop: asyncio.AbstractEventLoop | None = None) -> "OpenSockets"
 
 class OpenSockets:
     def __init__(self):
-        self.sockets: set = set()
+        # Each open socket, with the pk of its user (None: anonymous).
+        self.sockets: dict = {}
         self.per_user: collections.Counter = collections.Counter()
 
     def admit(self, socket, user_pk: int | None) -> CloseCode | None:
@@ -42,17 +43,17 @@ class OpenSockets:
             "MAX_SOCKETS_PER_USER"
         ):
             return CloseCode.TOO_MANY_SOCKETS
-        self.sockets.add(socket)
+        self.sockets[socket] = user_pk
         if user_pk is not None:
             self.per_user[user_pk] += 1
         SOCKETS_OPEN.inc()
         return None
 
-    def remove(self, socket, user_pk: int | None) -> None:
+    def remove(self, socket) -> None:
         """Counts `socket` out, if it was counted in."""
         if socket not in self.sockets:
             return
-        self.sockets.remove(socket)
+        user_pk = self.sockets.pop(socket)
         if user_pk is not None:
             self.per_user[user_pk] -= 1
             if not self.per_user[user_pk]:

@@ -1,5 +1,5 @@
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
@@ -121,6 +121,12 @@ class Socket(WebsocketCommunicator):
 
     async def receive_json_from(self, timeout=5):  # noqa: ASYNC109
         return await super().receive_json_from(timeout)
+
+    def recv(self, timeout: float) -> str:
+        """The next frame, as the websockets client's `recv` returns it, for the helpers that
+        real sockets share (tests.api.jobs_support.job_events); call it in a thread of its own
+        (sync_to_async), from which it waits on the test's event loop."""
+        return async_to_sync(self.receive_from)(timeout)
 
 
 def session_cookie(user) -> str:

@@ -9,11 +9,11 @@ import subprocess
 
 import pytest
 from channels_redis.core import RedisChannelLayer
+from websockets.exceptions import ConnectionClosedError
 
 from api.models import Foo
 from realtime.notifications import group_name
-from tests.api.jobs_support import items
-from tests.api.test_jobs_e2e import job_events, joined
+from tests.api.jobs_support import items, job_events
 from tests.servers import (
     ROOT,
     START_TIMEOUT,
@@ -98,7 +98,6 @@ def sockets_on_every_process(browser: Browser, foo, stack: contextlib.ExitStack)
             break
     assert set(sockets) == WEB_PROCESSES
     for socket in sockets.values():
-        joined(socket)
         assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
     return sockets
 
@@ -135,6 +134,44 @@ def test_a_change_from_any_process_reaches_sockets_on_every_web_process(cluster,
             events = job_events(socket)
             assert events[-1]["payload"]["state"] == "succeeded", name
             assert events[-1]["payload"]["result"]["created"] == 10, name
+
+
+@pytest.mark.e2e
+def test_sockets_of_a_killed_web_process_reconnect_to_the_others_and_resync(cluster, user, foo):
+    browser = Browser(cluster.lb)
+    browser.log_in(user.username)
+    with contextlib.ExitStack() as stack:
+        # Two sockets on each web process.
+        rounds = [sockets_on_every_process(browser, foo, stack) for _ in range(2)]
+        cluster.webs[1].kill()  # web2, a crash: no close frame to anyone
+        for sockets in rounds:
+            with pytest.raises(ConnectionClosedError) as dropped:
+                sockets["web2"].recv(timeout=10)
+            # The connection just ends, without a close frame: 1006, as a browser reports it.
+            assert dropped.value.rcvd is None
+            assert sockets.pop("web2").close_code == 1006
+
+        # Changed while they are away, through the load balancer. Its health checks need two
+        # failures 2 s apart to mark web2 down, and until then it sends web2 (which now has the
+        # fewest connections) every new connection first: refused, each is redispatched.
+        changed = browser.request("PATCH", f"/api/foo/{hashid(foo)}", {"bar": "while away"})
+
+        # What the JS client does next: a new socket through the load balancer (at the first
+        # attempt, on a live process), and the subscription it held, whose snapshot resyncs it.
+        for _ in rounds:
+            socket = stack.enter_context(browser.socket())
+            assert socket.response.headers["X-Served-By"] in WEB_PROCESSES - {"web2"}
+            snapshot = subscribe(socket, foo)
+            assert (snapshot["type"], snapshot["payload"]["data"]) == ("SUBSCRIBED", changed)
+
+        # The sockets on the other processes noticed nothing: still open, they hear the change.
+        for sockets in rounds:
+            for name, socket in sockets.items():
+                assert receive(socket) == {
+                    "type": "UPDATE_FOO",
+                    "payload": changed,
+                    "meta": {"model": "api.Foo", "id": hashid(foo), "version": 2},
+                }, name
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from api.models import Foo
+from api import tokens
+from api.models import ApiToken, Foo
 from tests.conftest import PASSWORD
 from tests.servers import Daphne, get, run_shell
 from tests.support import hashid
@@ -109,6 +110,40 @@ def test_socket_from_another_origin_is_refused(server, user):
     with pytest.raises(InvalidStatus) as refused:
         browser.socket(origin="https://evil.example")
     assert refused.value.response.status_code == 403
+
+
+def token_socket(server, secret: str, query: str = ""):
+    """A script's socket: the token as subprotocols, no Origin, no cookie."""
+    return connect(
+        f"ws://127.0.0.1:{server.port}/ws/notifications/{query}",
+        subprotocols=["bearer", secret],
+        origin=None,
+        open_timeout=10,
+    )
+
+
+def test_revoking_a_token_over_rest_closes_its_socket_with_4401(server, user, foo):
+    token, secret = tokens.issue(user, "script")
+    with token_socket(server, secret) as socket:
+        assert socket.subprotocol == "bearer"
+        assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
+        request = urllib.request.Request(
+            f"{server.url}/api/auth/tokens/{hashid(token)}",
+            method="DELETE",
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 204
+        assert close_code(socket) == 4401
+    assert not ApiToken.objects.exists()
+
+
+def test_a_token_in_the_socket_url_is_refused_with_a_readable_error(server, user):
+    _, secret = tokens.issue(user, "leaky")
+    with token_socket(server, secret, query=f"?access_token={secret}") as socket:
+        error = receive(socket)
+        assert close_code(socket) == 4401
+    assert error["payload"] == {"code": "authentication_failed", "detail": tokens.QUERY_DETAIL}
 
 
 @pytest.mark.redis

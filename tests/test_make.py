@@ -5,9 +5,8 @@ import re
 import pytest
 
 from api.models import Job
-from tests.api.jobs_support import items
-from tests.api.test_jobs_e2e import ORIGIN, job_events, joined
-from tests.conftest import PASSWORD
+from tests.api.jobs_support import items, job_events
+from tests.conftest import ORIGIN, PASSWORD
 from tests.servers import MakeRun, run_shell, running_processes
 from tests.test_end_to_end import Browser
 
@@ -33,7 +32,6 @@ def import_through(server, username: str) -> dict:
     browser = Browser(server)
     browser.log_in(username)
     with browser.socket(origin=ORIGIN) as socket:
-        joined(socket)
         browser.request("POST", "/api/foo/import", {"items": items(100)})
         return job_events(socket)[-1]
 

@@ -41,6 +41,9 @@ def import_foos(job, progress) -> dict:
             else:
                 foos.append(Foo(**data, owner_id=job.owner_id, import_job=job, import_index=index))
         Foo.objects.bulk_create(foos, ignore_conflicts=True)
+        # bulk_create() sends no signal: a list page following the owner's Foos hears of them.
+        batch = Foo.objects.filter(import_job=job, import_index__range=(start, end - 1))
+        batch.exclude(import_index__in=imported).notify_created()
         progress.report(end, message=f"Imported {end} of {total} items.")
     return {
         "created": Foo.objects.filter(import_job=job).count(),

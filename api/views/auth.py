@@ -11,7 +11,8 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.schema import BODY_ERRORS, NOT_AUTHENTICATED
+from api.models import ApiToken
+from api.schema import AUTH_ERRORS, BODY_ERRORS, CSRF_FAILED, NOT_AUTHENTICATED, UNSAFE_AUTH_ERRORS
 from api.serializers import LoginSerializer, UserSerializer
 
 
@@ -46,7 +47,7 @@ class LoginView(APIView):
 
     @extend_schema(
         request=LoginSerializer,
-        responses={200: UserSerializer, **BODY_ERRORS, 403: NOT_AUTHENTICATED},
+        responses={200: UserSerializer, **BODY_ERRORS, 401: NOT_AUTHENTICATED, 403: CSRF_FAILED},
         summary="Log in",
     )
     def post(self, request):
@@ -61,17 +62,19 @@ class LoginView(APIView):
 
 
 class LogoutView(APIView):
-    """Ends the session; every socket opened with it is closed (code 4401)."""
+    """Ends the session, or revokes the API token the request was sent with; every socket
+    opened with either is closed (code 4401)."""
 
-    @extend_schema(request=None, responses={204: None, 403: NOT_AUTHENTICATED}, summary="Log out")
+    @extend_schema(request=None, responses={204: None, **UNSAFE_AUTH_ERRORS}, summary="Log out")
     def post(self, request):
-        logout(request)
+        if isinstance(request.auth, ApiToken):
+            request.auth.delete()
+        else:
+            logout(request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeView(APIView):
-    @extend_schema(
-        responses={200: UserSerializer, 403: NOT_AUTHENTICATED}, summary="The current user"
-    )
+    @extend_schema(responses={200: UserSerializer, **AUTH_ERRORS}, summary="The current user")
     def get(self, request):
         return Response(UserSerializer(request.user).data)

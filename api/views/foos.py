@@ -4,17 +4,18 @@ from rest_framework import viewsets
 
 from api.models import Foo
 from api.schema import (
+    AUTH_ERRORS,
     BODY_ERRORS,
     ETAG,
     IF_MATCH,
     IF_NONE_MATCH,
     LOCATION,
     NO_SUCH_PAGE,
-    NOT_AUTHENTICATED,
     NOT_FOUND,
     NOT_MODIFIED,
     PAGE_ETAG,
     PRECONDITION_FAILED,
+    UNSAFE_AUTH_ERRORS,
 )
 from api.serializers import FooSerializer
 from api.views.mixins import VersionedMixin
@@ -24,7 +25,7 @@ WRITE = {
     "responses": {
         200: FooSerializer,
         **BODY_ERRORS,
-        403: NOT_AUTHENTICATED,
+        **UNSAFE_AUTH_ERRORS,
         404: NOT_FOUND,
         412: PRECONDITION_FAILED,
     },
@@ -37,23 +38,28 @@ WRITE = {
         responses={
             200: FooSerializer(many=True),
             304: NOT_MODIFIED,
-            403: NOT_AUTHENTICATED,
+            **AUTH_ERRORS,
             404: NO_SUCH_PAGE,
         },
     ),
     create=extend_schema(
         parameters=[ETAG, LOCATION],
-        responses={201: FooSerializer, **BODY_ERRORS, 403: NOT_AUTHENTICATED},
+        responses={201: FooSerializer, **BODY_ERRORS, **UNSAFE_AUTH_ERRORS},
     ),
     retrieve=extend_schema(
         parameters=[IF_NONE_MATCH, ETAG],
-        responses={200: FooSerializer, 304: NOT_MODIFIED, 403: NOT_AUTHENTICATED, 404: NOT_FOUND},
+        responses={200: FooSerializer, 304: NOT_MODIFIED, **AUTH_ERRORS, 404: NOT_FOUND},
     ),
     update=extend_schema(**WRITE),
     partial_update=extend_schema(**WRITE),
     destroy=extend_schema(
         parameters=[IF_MATCH],
-        responses={204: None, 403: NOT_AUTHENTICATED, 404: NOT_FOUND, 412: PRECONDITION_FAILED},
+        responses={
+            204: None,
+            **UNSAFE_AUTH_ERRORS,
+            404: NOT_FOUND,
+            412: PRECONDITION_FAILED,
+        },
     ),
 )
 class FooViewSet(VersionedMixin, viewsets.ModelViewSet):

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from api.jobs.tasks import submit
 from api.models import Job
 from api.parsers import BulkJSONParser
-from api.schema import BODY_ERRORS, NOT_AUTHENTICATED
+from api.schema import BODY_ERRORS, UNSAFE_AUTH_ERRORS
 from api.serializers import FooImportSerializer, JobSerializer
 
 JOB_LOCATION = OpenApiParameter(
@@ -30,7 +30,7 @@ class FooImportView(generics.GenericAPIView):
 
     @extend_schema(
         parameters=[JOB_LOCATION],
-        responses={202: JobSerializer, **BODY_ERRORS, 403: NOT_AUTHENTICATED},
+        responses={202: JobSerializer, **BODY_ERRORS, **UNSAFE_AUTH_ERRORS},
         summary="Import Foos",
     )
     def post(self, request):

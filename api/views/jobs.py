@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from api.jobs import runner
 from api.models import Job
-from api.schema import NOT_AUTHENTICATED, NOT_FOUND, Detail
+from api.schema import AUTH_ERRORS, NOT_FOUND, UNSAFE_AUTH_ERRORS, Detail
 from api.serializers import JobSerializer
 from api.views.mixins import HashidLookupMixin
 
@@ -21,8 +21,8 @@ FINISHED = OpenApiResponse(Detail, description="The job has already finished.")
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: JobSerializer(many=True), 403: NOT_AUTHENTICATED}),
-    retrieve=extend_schema(responses={200: JobSerializer, 403: NOT_AUTHENTICATED, 404: NOT_FOUND}),
+    list=extend_schema(responses={200: JobSerializer(many=True), **AUTH_ERRORS}),
+    retrieve=extend_schema(responses={200: JobSerializer, **AUTH_ERRORS, 404: NOT_FOUND}),
 )
 class JobViewSet(
     HashidLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
@@ -38,7 +38,7 @@ class JobViewSet(
 
     @extend_schema(
         request=None,
-        responses={202: JobSerializer, 403: NOT_AUTHENTICATED, 404: NOT_FOUND, 409: FINISHED},
+        responses={202: JobSerializer, **UNSAFE_AUTH_ERRORS, 404: NOT_FOUND, 409: FINISHED},
         summary="Cancel a job",
     )
     @action(detail=True, methods=["post"])

@@ -52,6 +52,10 @@ class RowLockMixin(HashidLookupMixin):
     def update(self, request, *args, **kwargs):
         return super().update(request, *args, **kwargs)
 
+    @transaction.atomic
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
+
 
 class VersionedMixin(RowLockMixin):
     """ETag from `version`, and If-Match checked under the row lock, so that two clients editing
@@ -75,7 +79,3 @@ class VersionedMixin(RowLockMixin):
         if self.action in self.etag_actions and response.status_code in (200, 201):
             response["ETag"] = etag(response.data["version"])
         return response
-
-    @transaction.atomic
-    def destroy(self, request, *args, **kwargs):
-        return super().destroy(request, *args, **kwargs)

@@ -2,7 +2,7 @@ from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, e
 from rest_framework import mixins, permissions, viewsets
 
 from api.models import User
-from api.schema import BODY_ERRORS, NOT_AUTHENTICATED, NOT_FOUND, Detail
+from api.schema import AUTH_ERRORS, BODY_ERRORS, NOT_AUTHENTICATED, NOT_FOUND, Detail
 from api.serializers import PublicUserSerializer, UserSerializer
 from api.views.mixins import RowLockMixin
 
@@ -37,7 +37,7 @@ class UserViewSet(
         kwargs.setdefault("context", self.get_serializer_context())
         return representation.serializer_class(instance, *args, **kwargs)
 
-    @extend_schema(responses={200: ANY_USER, 403: NOT_AUTHENTICATED, 404: NOT_FOUND})
+    @extend_schema(responses={200: ANY_USER, **AUTH_ERRORS, 404: NOT_FOUND})
     def retrieve(self, request, *args, **kwargs):
         return super().retrieve(request, *args, **kwargs)
 
@@ -46,7 +46,10 @@ class UserViewSet(
         responses={
             200: UserSerializer,
             **BODY_ERRORS,
-            403: OpenApiResponse(Detail, description="Not logged in, or not your own profile."),
+            401: NOT_AUTHENTICATED,
+            403: OpenApiResponse(
+                Detail, description="Not your own profile, or a session without its CSRF token."
+            ),
             404: NOT_FOUND,
         },
     )

@@ -25,9 +25,35 @@ export type SubscribedAction<Data = Record<string, unknown>> = FluxStandardActio
   { request_id: number }
 >
 
+/** A followed collection's `SUBSCRIBED`: the items its `load()` returned. */
+export type ListSubscribedAction<Item extends ListItem = ListItem> = FluxStandardAction<
+  'SUBSCRIBED',
+  { model: ModelLabel; items: Item[] },
+  { request_id: number }
+>
+
+/** What a list's `load()` returns: the objects as GET returns them, with `id` and `version`. */
+export interface ListItem {
+  id: string
+  version: number
+}
+
+/**
+ * `CREATE_FOO` and the like, to a follower of the collection: the object was created
+ * (`reason: 'created'`) or became visible to the user (`'access_gained'`, a transfer to them).
+ */
+export interface CreateAction<Data = Record<string, unknown>>
+  extends FluxStandardAction<
+    string,
+    Data,
+    { model: ModelLabel; id: string; version: number; reason: 'created' | 'access_gained' }
+  > {
+  payload: Data
+}
+
 export type UnsubscribedAction = FluxStandardAction<
   'UNSUBSCRIBED',
-  { model: ModelLabel; id: string },
+  { model: ModelLabel; id?: string },
   { request_id: number }
 >
 
@@ -76,7 +102,9 @@ export type LoggedOutAction = FluxStandardAction<'LOGGED_OUT', undefined>
 
 export type RealtimeAction =
   | SubscribedAction
+  | ListSubscribedAction
   | UnsubscribedAction
+  | CreateAction
   | UpdateAction
   | DeleteAction
   | ErrorAction
@@ -141,6 +169,21 @@ export interface RealtimeClient {
   subscribe<Data = Record<string, unknown>>(model: ModelLabel, id: string): Promise<Snapshot<Data>>
   /** Stops following an object (once every `subscribe` of it is matched). Rejects on `ERROR`. */
   unsubscribe(model: ModelLabel, id: string): Promise<void>
+  /**
+   * Follows every object of `model` the user can see. Once the server follows it, calls
+   * `load()` (the app's GET of the list, every page) and resolves with its items, dispatched as
+   * `SUBSCRIBED` with `payload.items`; the collection's events that arrive meanwhile are held,
+   * then dispatched after the list, each only if newer than the version the client knows of
+   * its object, so the list and the events converge with the server. After a reconnection it
+   * follows and loads again. Rejects with `load()`'s error (and stops following), or as
+   * `subscribe` does. Counted like `subscribe`.
+   */
+  subscribeList<Item extends ListItem = ListItem>(
+    model: ModelLabel,
+    load: () => Promise<Item[]>,
+  ): Promise<Item[]>
+  /** Stops following a collection (once every `subscribeList` of it is matched). */
+  unsubscribeList(model: ModelLabel): Promise<void>
   /** Calls `listener` with each action; returns the function that stops it. */
   listen(listener: (action: RealtimeAction) => void): () => void
   /** Opens a new socket now, e.g. after logging in (a socket authenticates when it opens). */
@@ -166,6 +209,15 @@ export type RealtimeMiddleware = (api: {
 /** Dispatches every action of `client` into the store. */
 export function realtimeMiddleware(client: RealtimeClient): RealtimeMiddleware
 
+/**
+ * A reducer of `model`'s objects as an `{id: item}` map: a list's `SUBSCRIBED` replaces it,
+ * `CREATE_` / `UPDATE_` (and one object's `SUBSCRIBED`) put an item unless the map holds a
+ * newer version, `DELETE_` removes it, `LOGGED_OUT` empties it.
+ */
+export function listReducer<Item = Record<string, unknown>>(
+  model: ModelLabel,
+): (state: Record<string, Item> | undefined, action: { type: string }) => Record<string, Item>
+
 export const REALTIME_CONNECTED: 'REALTIME_CONNECTED'
 export const REALTIME_DISCONNECTED: 'REALTIME_DISCONNECTED'
 export const LOGGED_OUT: 'LOGGED_OUT'
@@ -180,7 +232,7 @@ export const CLOSE_SERVER_FULL: 4013
 export const CLOSE_TOO_MANY_SOCKETS: 4429
 
 /** `eventType('UPDATE', 'api.Foo')` is `'UPDATE_FOO'`. */
-export function eventType<A extends 'UPDATE' | 'DELETE'>(
+export function eventType<A extends 'CREATE' | 'UPDATE' | 'DELETE'>(
   action: A,
   model: ModelLabel,
 ): `${A}_${string}`

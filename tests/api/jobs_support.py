@@ -1,12 +1,16 @@
 """Helpers shared by the job tests."""
 
+import json
+import time
+
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME
 from django_tasks_db.management.commands.db_worker import Worker
 
 from api import hashids
 from api.models import Job
 
-SOCKET_TIMEOUT = 10
+EVENT_TIMEOUT = 30
+JOB_TIMEOUT = 120
 
 
 def run_worker() -> None:
@@ -41,23 +45,19 @@ def jobs_settings(settings, **options) -> None:
     settings.JOBS = {**settings.JOBS, **options}
 
 
-async def job_events(socket, until=Job.FINISHED) -> list[dict]:
-    """UPDATE_JOB events received on `socket` up to the first whose state is in `until`."""
+def job_events(socket, until=Job.FINISHED) -> list[dict]:
+    """UPDATE_JOB events received on `socket` up to the first whose state is in `until`.
+
+    `socket` is a real one (the websockets client's), or a `Socket` communicator in a thread of
+    its own (`await sync_to_async(job_events)(socket)`), which answers the same `recv`. Each
+    socket is in its user's group by the time it opens: the server joins before it accepts."""
     events = []
+    stop_at = time.monotonic() + JOB_TIMEOUT
     while not events or events[-1]["payload"]["state"] not in until:
-        event = await socket.receive_json_from(timeout=SOCKET_TIMEOUT)
+        assert time.monotonic() < stop_at, (
+            f"no state in {until} after {JOB_TIMEOUT} s: {events[-3:]}"
+        )
+        event = json.loads(socket.recv(timeout=EVENT_TIMEOUT))
         assert event["type"] == "UPDATE_JOB", event
         events.append(event)
     return events
-
-
-async def joined(socket):
-    """`socket` once its connect handler has joined the user's group, where feed events go.
-
-    The server accepts the handshake before it joins, and handles messages only after; so the
-    answer to any message (here an invalid one) proves the join.
-    """
-    await socket.send_json_to({"request_id": "joined?"})
-    answer = await socket.receive_json_from(SOCKET_TIMEOUT)
-    assert answer["meta"] == {"request_id": "joined?"}, answer
-    return socket

@@ -186,7 +186,7 @@ def test_logout_ends_the_session(browser, user):
 
     assert response.status_code == 204
     assert not Session.objects.filter(session_key=session_key).exists()
-    assert browser.get("/api/auth/me").status_code == 403
+    assert browser.get("/api/auth/me").status_code == 401
 
 
 def test_logout_without_the_csrf_token_is_refused_and_keeps_the_session(browser, user):
@@ -199,10 +199,11 @@ def test_logout_without_the_csrf_token_is_refused_and_keeps_the_session(browser,
     assert Session.objects.filter(session_key=session_key).exists()
 
 
-def test_logout_when_not_logged_in_is_403(anonymous_api):
+def test_logout_when_not_logged_in_is_401(anonymous_api):
     response = anonymous_api.post("/api/auth/logout")
 
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
     assert response.json() == {"detail": "Authentication credentials were not provided."}
 
 
@@ -214,10 +215,11 @@ def test_me_returns_the_current_user(api, user):
     assert response.json()["username"] == "alice"
 
 
-def test_me_is_403_for_anonymous(anonymous_api):
+def test_me_is_401_for_anonymous(anonymous_api):
     response = anonymous_api.get("/api/auth/me")
 
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
     assert response.json() == {"detail": "Authentication credentials were not provided."}
 
 

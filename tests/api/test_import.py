@@ -60,7 +60,7 @@ def test_import_may_be_larger_than_other_requests_up_to_its_own_limit(api, user,
 
 def test_anonymous_import_is_refused(anonymous_api):
     response = anonymous_api.post("/api/foo/import", {"items": items(1)}, format="json")
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert not Job.objects.exists()
 
 

@@ -87,7 +87,7 @@ def test_malformed_job_id_is_not_found(api, user):
 
 
 def test_anonymous_caller_is_refused(anonymous_api):
-    assert anonymous_api.get("/api/jobs").status_code == 403
+    assert anonymous_api.get("/api/jobs").status_code == 401
 
 
 def test_percent_of_an_empty_total_is_complete(user):

@@ -1,6 +1,5 @@
 """Jobs as a client meets them: a real login, a real socket, real Daphne and worker processes."""
 
-import json
 import signal
 import subprocess
 import sys
@@ -12,35 +11,12 @@ from django_tasks_db.models import DBTaskResult
 
 from api.jobs import reaper
 from api.models import Foo, Job
-from tests.api.jobs_support import items
-from tests.conftest import PASSWORD
+from tests.api.jobs_support import items, job_events
+from tests.conftest import ORIGIN, PASSWORD
 from tests.servers import ROOT, START_TIMEOUT, Daphne, Worker, child_environment, run_shell
 from tests.test_end_to_end import Browser
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = "http://localhost"
-EVENT_TIMEOUT = 30
-JOB_TIMEOUT = 120
-
-
-def job_events(socket, until=Job.FINISHED, deadline=JOB_TIMEOUT) -> list[dict]:
-    """UPDATE_JOB events from a real socket up to the first whose state is in `until`."""
-    events = []
-    stop_at = time.monotonic() + deadline
-    while not events or events[-1]["payload"]["state"] not in until:
-        assert time.monotonic() < stop_at, f"no state in {until} after {deadline} s: {events[-3:]}"
-        event = json.loads(socket.recv(timeout=EVENT_TIMEOUT))
-        assert event["type"] == "UPDATE_JOB", event
-        events.append(event)
-    return events
-
-
-def joined(socket):
-    """`socket` once the server has joined it to its user's group (see jobs_support.joined)."""
-    socket.send(json.dumps({"request_id": "joined?"}))
-    assert json.loads(socket.recv(timeout=EVENT_TIMEOUT))["meta"] == {"request_id": "joined?"}
-    return socket
 
 
 def assert_in_order(events: list[dict]) -> None:
@@ -80,7 +56,6 @@ def test_embedded_worker_runs_jobs_in_a_single_daphne_process(processes, tmp_pat
     browser = Browser(processes(Daphne(**env)))
     browser.log_in("alice")
     with browser.socket(origin=ORIGIN) as socket:
-        joined(socket)
         body = browser.request("POST", "/api/foo/import", {"items": items(2_000)})
         events = job_events(socket)
     assert_in_order(events)
@@ -97,7 +72,6 @@ def test_import_streams_its_progress_from_a_worker_to_a_real_socket(processes, u
     browser = Browser(daphne)
     browser.log_in(user.username)
     with browser.socket(origin=ORIGIN) as socket:
-        joined(socket)
         started = time.monotonic()
         body = browser.request("POST", "/api/foo/import", {"items": items(10_000)})
         events = job_events(socket)
@@ -129,7 +103,6 @@ def test_job_of_a_killed_worker_is_failed_by_another_workers_reaper(processes, u
     browser = Browser(daphne)
     browser.log_in(user.username)
     with browser.socket(origin=ORIGIN) as socket:
-        joined(socket)
         browser.request("POST", "/api/foo/import", {"items": items(30_000)})
         running = job_events(socket, until={"running"})
         while running[-1]["payload"]["progress"]["done"] == 0:

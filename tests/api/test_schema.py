@@ -94,10 +94,10 @@ def test_ids_in_bodies_are_strings(schema, component, fields):
         assert properties[field]["type"] == "string"
 
 
-def test_every_operation_but_the_public_ones_documents_the_403(schema):
+def test_every_operation_but_the_public_ones_documents_the_401(schema):
     for path, method, operation in operations(schema):
         if (path, method) not in PUBLIC:
-            detail = resolve(schema, operation["responses"]["403"]["content"]["application/json"])
+            detail = resolve(schema, operation["responses"]["401"]["content"]["application/json"])
             assert detail == {"schema": {"$ref": "#/components/schemas/Detail"}}, (path, method)
 
 
@@ -134,10 +134,24 @@ def test_a_validation_error_is_field_messages_or_a_detail(schema):
     }
 
 
-def test_session_cookie_is_the_security_scheme(schema):
+def test_bearer_token_and_session_cookie_are_the_security_schemes(schema):
     assert schema["components"]["securitySchemes"] == {
-        "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal API token from `POST /api/auth/tokens`. No CSRF token "
+            "is needed.",
+        },
+        "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
     }
+
+
+def test_tokens_are_created_from_the_session_only(schema):
+    assert schema["paths"]["/api/auth/tokens/"]["post"]["security"] == [{"cookieAuth": []}]
+    assert schema["paths"]["/api/foo/"]["get"]["security"] == [
+        {"bearerAuth": []},
+        {"cookieAuth": []},
+    ]
 
 
 def test_docs_page_is_swagger_ui_from_local_sidecar_assets(anonymous_api, db):

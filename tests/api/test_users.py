@@ -1,15 +1,9 @@
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
-from django.db.models.signals import pre_save
-from rest_framework.test import APIClient
 
 from api import hashids
 from api.models import Foo, User
+from tests.api.concurrency import HoldTheRowLock, at_once, logged_in_clients
 from tests.conftest import make_user
-from tests.support import wait_for_a_session_blocked_by_this_one
 
 NOT_FOUND = {"detail": "No User matches the given query."}
 
@@ -56,10 +50,11 @@ def test_unknown_user_is_404(api, user):
     assert response.json() == NOT_FOUND
 
 
-def test_anonymous_callers_are_refused_with_403(anonymous_api, user):
+def test_anonymous_callers_are_refused_with_401(anonymous_api, user):
     response = anonymous_api.get(detail_url(user))
 
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
     assert response.json() == {"detail": "Authentication credentials were not provided."}
 
 
@@ -165,34 +160,22 @@ def test_the_foo_id_of_the_same_key_is_404_at_a_user_url(production_length_salt,
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_patches_of_a_profile_both_apply_and_both_count(user):
-    clients = [APIClient(), APIClient()]
-    for client in clients:
-        client.force_login(user)
+    first, second = logged_in_clients(user)
     user.refresh_from_db()  # logging in records last_login, a save too
-    start = threading.Barrier(len(clients))
-    waiter_seen = []
+    # The first save waits until the other PATCH is blocked on the row it holds: without the
+    # lock both would read version 1 and write version 2.
+    hold = HoldTheRowLock()
 
-    def hold_the_row_until_the_other_patch_waits_for_it(sender, instance, **kwargs):
-        # The first save waits until the other PATCH is blocked on the row it holds: without
-        # the lock both would read version 1 and write version 2.
-        if not waiter_seen:
-            waiter_seen.append(wait_for_a_session_blocked_by_this_one(timeout=10))
+    responses = at_once(
+        [
+            lambda: first.patch(detail_url(user), {"first_name": "Changed"}, format="json"),
+            lambda: second.patch(detail_url(user), {"last_name": "Changed"}, format="json"),
+        ],
+        hold=hold,
+        sender=User,
+    )
 
-    def patch(client, field):
-        start.wait()
-        try:
-            return client.patch(detail_url(user), {field: "Changed"}, format="json")
-        finally:
-            connection.close()
-
-    pre_save.connect(hold_the_row_until_the_other_patch_waits_for_it, sender=User)
-    try:
-        with ThreadPoolExecutor(len(clients)) as pool:
-            responses = list(pool.map(patch, clients, ["first_name", "last_name"]))
-    finally:
-        pre_save.disconnect(hold_the_row_until_the_other_patch_waits_for_it, sender=User)
-
-    assert waiter_seen == [True], "the second PATCH never waited for the row lock"
+    assert hold.waiter_seen == [True], "the second PATCH never waited for the row lock"
     assert [response.status_code for response in responses] == [200, 200]
     before = user.version
     user.refresh_from_db()

@@ -131,7 +131,9 @@ def test_cost_is_counted_for_each_object(results):
     for kind in ("foo", "user"):
         for change in ("save", "patch"):
             measured = cost[kind]["2"][change]
-            assert measured["layer_group_sends"] == 1
+            # The object's group and its collection's: the owner's group (Foo) or the model's
+            # (User, whose public form everyone sees).
+            assert measured["layer_group_sends"] == 2
             assert measured["to_representation"] >= 1
             assert measured["frames"] >= 1
 

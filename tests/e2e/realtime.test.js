@@ -2,7 +2,9 @@
 //
 // One scenario, in order: the page logs in and shows a Foo; a change made elsewhere appears;
 // the server is killed, the Foo changed while it is down, the server restarted, and the page
-// shows the change once it has reconnected; a logout in another tab ends the page's session.
+// shows the change once it has reconnected; a live list page shows a Foo another user
+// transferred to the user and one an import created, and drops one transferred away; a logout
+// in another tab ends the page's session.
 // Each step saves a screenshot to test-output/e2e/.
 
 import assert from 'node:assert/strict'
@@ -11,18 +13,23 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 
-import { chromium } from 'playwright-core'
-
-import { Backend, ROOT, sleep } from './support/backend.js'
+import { Backend, sleep } from './support/backend.js'
+import {
+  OUTPUT,
+  PASSWORD,
+  USERNAME,
+  WAIT,
+  launch,
+  logInAndShow,
+  look,
+  openPage,
+  py,
+  seed,
+} from './support/page.js'
 import { logIn } from './support/session.js'
 import { startSite } from './support/site.js'
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const OUTPUT = join(ROOT, 'test-output', 'e2e')
-const USERNAME = 'alice'
-const PASSWORD = 'correct horse battery staple'
 const STEP_TIMEOUT = 60_000
-const WAIT = 15_000 // for the page to show something
 // The page reconnects after at most 2 s (maxDelay); a reconnection would show within this.
 const NO_RECONNECTION_WITHIN = 4_000
 
@@ -40,44 +47,36 @@ let site
 let browser
 let page
 let fooId
+let giftId
+let bobId
 let api
-const pageErrors = []
+let shows
+let text
+let screenshot
 
 before(async () => {
-  rmSync(OUTPUT, { recursive: true, force: true })
   mkdirSync(OUTPUT, { recursive: true })
   directory = mkdtempSync(join(tmpdir(), 'realtime-e2e-'))
   backend = new Backend({ directory, log: join(OUTPUT, 'daphne.log') })
   process.on('exit', () => backend.killNow())
   await backend.manage('migrate', '--noinput', '-v', '0')
-  fooId = await backend.shell(`
+  fooId = await seed(backend)
+  ;[giftId, bobId] = JSON.parse(
+    await backend.shell(`
+import json
 from api.models import Foo, User
-from api.serializers import FooSerializer
-user = User.objects.create_user(${py(USERNAME)}, "alice@example.com", ${py(PASSWORD)})
-print(FooSerializer(Foo.objects.create(bar="first", owner=user)).data["id"])
-`)
+from api.serializers import FooSerializer, UserSerializer
+bob = User.objects.create_user("bob", "bob@example.com", ${py(PASSWORD)})
+gift = Foo.objects.create(bar="a gift from bob", owner=bob)
+print(json.dumps([FooSerializer(gift).data["id"], UserSerializer(bob).data["id"]]))
+`),
+  )
   await backend.start()
   site = await startSite(backend.port)
   api = await logIn(backend.url, USERNAME, PASSWORD)
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 30_000,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
-  const context = await browser.newContext({ viewport: { width: 720, height: 560 } })
-  page = await context.newPage()
-  page.setDefaultTimeout(WAIT)
-  page.on('pageerror', (error) => pageErrors.push(error))
+  browser = await launch()
+  page = await openPage(browser)
+  ;({ shows, text, screenshot } = look(page))
 })
 
 after(async () => {
@@ -89,11 +88,7 @@ after(async () => {
 })
 
 test('the page logs in, subscribes and shows the Foo', { timeout: STEP_TIMEOUT }, async () => {
-  await page.goto(`${site.url}/?foo=${fooId}`)
-  await page.fill('input[name=username]', USERNAME)
-  await page.fill('input[name=password]', PASSWORD)
-  await page.click('button')
-  await shows('#connection', 'connected')
+  await logInAndShow(page, site.url, fooId)
   await shows('#bar', 'first')
   await shows('#version', '1')
   await screenshot('1-subscribed')
@@ -132,6 +127,29 @@ foo.save()
   },
 )
 
+test(
+  'a live list shows a Foo transferred to the user and an imported one, and drops one given away',
+  { timeout: STEP_TIMEOUT },
+  async () => {
+    const list = await page.context().newPage()
+    list.on('pageerror', (error) => page.errors.push(error))
+    list.setDefaultTimeout(WAIT)
+    await list.goto(`${site.url}/?list`)
+    await lists(list, ['changed while the server was down'])
+    const me = await api('GET', '/api/auth/me')
+    const bob = await logIn(backend.url, 'bob', PASSWORD)
+    await bob('PATCH', `/api/foo/${giftId}`, { owner: me.id })
+    await lists(list, ['a gift from bob', 'changed while the server was down'])
+    await list.screenshot({ path: join(OUTPUT, '5-list-transferred-in.png') })
+    await api('POST', '/api/foo/import', { items: [{ bar: 'imported' }] })
+    await lists(list, ['a gift from bob', 'changed while the server was down', 'imported'])
+    await api('PATCH', `/api/foo/${giftId}`, { owner: bobId })
+    await lists(list, ['changed while the server was down', 'imported'])
+    await list.screenshot({ path: join(OUTPUT, '6-list-imported-and-given-away.png') })
+    await list.close()
+  },
+)
+
 test("logging out in another tab ends the page's session", { timeout: STEP_TIMEOUT }, async () => {
   const other = await page.context().newPage()
   await other.goto(`${site.url}/?foo=${fooId}`)
@@ -156,33 +174,23 @@ test("logging out in another tab ends the page's session", { timeout: STEP_TIMEO
 })
 
 test('the page raised no errors', () => {
-  assert.deepEqual(pageErrors, [])
+  assert.deepEqual(page.errors, [])
 })
 
-async function shows(selector, expected) {
+/** Waits until the list page shows exactly these Foos (sorted by bar). */
+async function lists(list, expected) {
   try {
-    await page.waitForFunction(
-      ([selector, expected]) => document.querySelector(selector)?.textContent === expected,
-      [selector, expected],
+    await list.waitForFunction(
+      (expected) =>
+        JSON.stringify([...document.querySelectorAll('#foos li')].map((li) => li.textContent)) ===
+        JSON.stringify(expected),
+      expected,
       { timeout: WAIT },
     )
   } catch (error) {
-    await screenshot(`failed-${selector.slice(1)}`)
-    const actual = await text(selector)
-    const message = `${selector} shows ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`
-    throw new Error(message, { cause: error })
+    const actual = await list.locator('#foos li').allInnerTexts()
+    throw new Error(`the list shows ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`, {
+      cause: error,
+    })
   }
-}
-
-function text(selector) {
-  return page.locator(selector).innerText()
-}
-
-function screenshot(name) {
-  return page.screenshot({ path: join(OUTPUT, `${name}.png`) })
-}
-
-/** A string as a Python literal. */
-function py(value) {
-  return JSON.stringify(value)
 }

@@ -122,6 +122,15 @@ def test_a_feed_whose_first_audience_names_no_users_is_reported(subscribable):
     assert "Put an audience that names users first (`Owner(<field>)`, `Itself()`)" in error.hint
 
 
+def test_a_collection_whose_audience_reads_an_untracked_field_is_reported(subscribable):
+    subscribable(declare(realtime_collection=True))
+    [error] = realtime_errors()
+    assert error.id == "realtime.E010"
+    assert "whose audience Owner reads untracked fields: owner" in error.msg
+    assert "would not tell who lost access" in error.msg
+    assert error.hint == "Add 'owner' to the model's FieldTracker(fields=[...])."
+
+
 def test_a_default_manager_without_subscribable_queryset_is_reported(subscribable):
     subscribable(declare(objects=models.Manager()))
     [error] = realtime_errors()
@@ -144,6 +153,7 @@ def test_every_mistake_of_every_model_is_listed_at_once(subscribable):
             tracker=None,
             objects=models.Manager(),
             realtime_feed=True,
+            realtime_collection=True,  # untracked owner: E001 says it, E010 need not
             realtime_representations=(
                 *represented_by("RenderOnly", audience=Authenticated()),
                 *represented_by("WithoutId"),

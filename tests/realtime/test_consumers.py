@@ -61,7 +61,7 @@ async def test_json_that_is_not_an_object_is_invalid(open_socket, user):
     ("message", "field"),
     [
         ({"id": "x"}, "model"),
-        ({"model": "api.Foo"}, "id"),
+        ({"model": "api.Foo", "id": None}, "id"),
         ({"model": "auth.Group", "id": "x"}, "model"),
         ({"model": "sessions.Session", "id": "x"}, "model"),
         ({"model": "<script>", "id": "x"}, "model"),

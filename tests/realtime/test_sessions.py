@@ -76,7 +76,7 @@ async def test_password_change_closes_the_users_other_sessions(check_often, open
     assert await close_code(other) == 4401
     over_http = Client()
     over_http.cookies[settings.SESSION_COOKIE_NAME] = other.session_key
-    assert (await sync_to_async(over_http.get)("/api/auth/me")).status_code == 403
+    assert (await sync_to_async(over_http.get)("/api/auth/me")).status_code == 401
     kept = await open_socket(session_key=admin.cookies[settings.SESSION_COOKIE_NAME].value)
     assert await kept.receive_nothing(timeout=10 * INTERVAL)
     await still_hears(kept, foo)

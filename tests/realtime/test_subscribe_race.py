@@ -1,17 +1,22 @@
 """A subscription neither misses a change committed while its snapshot is read, nor replays an
-older one."""
+older one; a list fetched after following its collection converges with the events."""
 
 import asyncio
 import threading
 from contextlib import contextmanager
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
+from rest_framework.test import APIClient
 
+from api.models import Foo
+from api.serializers import FooSerializer
+from api.views.foos import FooViewSet
 from realtime import notifications
 from realtime.hub import get_hub
-from tests.support import group_members, subscription
+from tests.support import group_members, hashid, save, subscription
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,3 +92,98 @@ async def test_change_committed_during_the_snapshot_is_replayed_after_it(open_so
 
 async def _is(count, expected: int) -> bool:
     return await count == expected
+
+
+def fold(items: list[dict], events: list[dict]) -> dict:
+    """What a client makes of a list and the events of its collection (the JS client's
+    `subscribeList`): the list's items, then each event newer than what it knows of its object.
+    A DELETE carries the version of the last state, so it is newer when not older; a deleted
+    object's version is kept, so that a late older event cannot bring it back."""
+    state = {item["id"]: item for item in items}
+    known = {item["id"]: item["version"] for item in items}
+    for event in events:
+        id, version = event["meta"]["id"], event["meta"]["version"]
+        deletes = event["type"].startswith("DELETE_")
+        if id in known and (version < known[id] or (version == known[id] and not deletes)):
+            continue
+        known[id] = version
+        if deletes:
+            state.pop(id, None)
+        else:
+            state[id] = event["payload"]
+    return state
+
+
+def in_another_thread(work) -> None:
+    thread = threading.Thread(target=lambda: (work(), connection.close()))
+    thread.start()
+    thread.join(10)
+
+
+async def test_a_list_fetched_after_following_converges_with_the_events(
+    open_socket, monkeypatch, user, other_user
+):
+    """Creates, updates, transfers both ways and deletes commit after the SUBSCRIBED answer and
+    before the GET, after the GET read the list but before its response, and after it: the list
+    and the events together give exactly the server's state."""
+    kept, leaving, arriving = await sync_to_async(
+        lambda: [
+            Foo.objects.create(bar=bar, owner=owner)
+            for bar, owner in [("kept", user), ("leaving", user), ("arriving", other_user)]
+        ]
+    )()
+    later = await sync_to_async(Foo.objects.create)(bar="arrives later", owner=other_user)
+    socket = await open_socket(user)
+    await socket.send_json_to({"model": "api.Foo", "request_id": "list"})
+    assert (await socket.receive_json_from())["type"] == "SUBSCRIBED"
+
+    def before_the_read():
+        created = Foo.objects.create(bar="created before the read", owner=user)
+        kept.bar = "changed before the read"
+        kept.save()
+        arriving.owner = user
+        arriving.save()
+        return created
+
+    def after_the_read():
+        created_early.bar = "changed after the read"
+        created_early.save()
+        leaving.owner = other_user  # lost, then back
+        leaving.save()
+        Foo.objects.create(bar="created after the read", owner=user)
+        arriving.delete()
+        later.owner = user
+        later.save()
+        later.bar = "arrived, then changed"
+        later.save()
+        leaving.owner = user
+        leaving.save()
+
+    list_view = FooViewSet.list
+
+    def list_then_change(self, request, *args, **kwargs):
+        response = list_view(self, request, *args, **kwargs)
+        in_another_thread(after_the_read)
+        return response
+
+    monkeypatch.setattr(FooViewSet, "list", list_then_change)
+    created_early = await sync_to_async(before_the_read)()
+    items = (await sync_to_async(get_list)(user))["results"]
+    await save(created_early, bar="changed after the response")
+    await sync_to_async(leaving.delete)()
+    marker = await sync_to_async(Foo.objects.create)(bar="last", owner=user)
+    events = []
+    while not events or events[-1]["meta"]["id"] != hashid(marker):
+        events.append(await socket.receive_json_from())
+
+    expected = await sync_to_async(
+        lambda: {item["id"]: item for item in FooSerializer(Foo.visible_to(user), many=True).data}
+    )()
+    assert len(expected) == 5
+    assert fold(items, events) == expected
+
+
+def get_list(user) -> dict:
+    client = APIClient()
+    client.force_login(user)
+    return client.get("/api/foo").json()

@@ -5,6 +5,11 @@
  * stale ones: the client keeps the last version it saw of each subscribed object and drops an
  * event that is not newer. After a reconnection it subscribes again to everything it held, and
  * the SUBSCRIBED snapshots bring the listeners up to date with what changed meanwhile.
+ *
+ * A followed collection (`subscribeList`) is loaded by the app's own `load()` (its GET of the
+ * list) once the server answers, and again after each reconnection; its events that arrive
+ * meanwhile are held, then passed on top of the list, each only if newer than what the client
+ * knows of its object.
  */
 
 import {
@@ -43,7 +48,7 @@ const DEFAULTS = {
 // The widest request id a message can carry, for measuring one before its id is known.
 const WIDEST_REQUEST_ID = Number.MAX_SAFE_INTEGER
 
-const key = (model, id) => `${model}:${id}`
+const key = (model, id) => (id === undefined ? model : `${model}:${id}`)
 
 // A server process that shuts down or is full closes a socket as it opens: each such refusal in
 // a row backs off further, though the socket did open, while the load balancer learns to send
@@ -55,7 +60,7 @@ export function connect(options = {}) {
   const config = { ...DEFAULTS, ...rest }
   const url = resolveUrl(config.url)
   const listeners = new Set()
-  const held = new Map() // key -> {model, id, count, waiters, inflight}
+  const held = new Map() // key -> {model, id, count, waiters, inflight, list?}
   const versions = new Map() // key -> the last version dispatched
   const requests = new Map() // request_id -> {message, entry} or {message, resolve, reject}
   let socket = null
@@ -178,25 +183,61 @@ export function connect(options = {}) {
   }
 
   /** Records `version` for `k` if it is newer than the last (or as new, when `same` may pass). */
-  function advance(k, version, same) {
-    const last = versions.get(k)
+  function advance(k, version, same, known = versions) {
+    const last = known.get(k)
     if (last !== undefined && (version < last || (version === last && !same))) return false
-    versions.set(k, version)
+    known.set(k, version)
     return true
   }
 
   function receive(message) {
-    const { type, meta } = message
-    const record = requests.get(meta?.request_id)
+    const record = requests.get(message.meta?.request_id)
     if (record) return answered(message, record)
+    const list = held.get(message.meta?.model)?.list
+    if (list?.held) return list.held.push(message)
+    event(message)
+  }
+
+  function event(message) {
+    const { type, meta } = message
     if (meta && typeof meta.version === 'number') {
       const k = key(meta.model, meta.id)
-      const ends = type.startsWith('DELETE_')
       // A DELETE carries the version of the last state, which the client may already hold.
-      if (!held.has(k) || !advance(k, meta.version, ends)) return
-      if (ends) forget(k)
+      const ends = type.startsWith('DELETE_')
+      // A deleted object's version stays known to its list, so a late event cannot revive it.
+      const list = held.get(meta.model)?.list
+      const listed = list !== undefined && advance(meta.id, meta.version, ends, list.known)
+      const single = held.has(k) && advance(k, meta.version, ends)
+      if (!listed && !single) return
+      if (ends && held.has(k)) forget(k)
     }
     emit(message)
+  }
+
+  /** The server follows the list for this socket now: load it, holding its events meanwhile. */
+  function load(entry, message) {
+    const { list } = entry
+    const run = (list.run = {})
+    list.held = []
+    Promise.resolve()
+      .then(list.load)
+      .then(
+        (items) => {
+          if (list.run !== run || held.get(entry.model) !== entry) return
+          const events = list.held
+          list.held = null
+          list.known = new Map(items.map((item) => [item.id, item.version]))
+          emit({ ...message, payload: { model: entry.model, items } })
+          for (const message of events) event(message)
+          settle(entry, 'resolve', items)
+        },
+        (error) => {
+          if (list.run !== run || held.get(entry.model) !== entry) return
+          settle(entry, 'reject', error)
+          entry.count = 1
+          client.unsubscribeList(entry.model)
+        },
+      )
   }
 
   function answered(message, record) {
@@ -210,6 +251,7 @@ export function connect(options = {}) {
     }
     if (entry.inflight === id) entry.inflight = null
     const k = keyOf(entry)
+    if (entry.list) return held.get(k) === entry && load(entry, message)
     if (held.get(k) === entry && advance(k, message.payload.version, true)) emit(message)
     settle(entry, 'resolve', message.payload)
   }
@@ -253,7 +295,7 @@ export function connect(options = {}) {
       return status
     },
 
-    subscribe(model, id) {
+    subscribe(model, id, load) {
       const k = key(model, id)
       let entry = held.get(k)
       if (!entry) {
@@ -262,6 +304,7 @@ export function connect(options = {}) {
           return Promise.reject(new RealtimeError({ code: 'message_too_big', detail }))
         }
         held.set(k, (entry = { model, id, count: 0, waiters: [], inflight: null }))
+        if (load) entry.list = { load, known: new Map(), held: null, run: null }
       }
       entry.count += 1
       return new Promise((resolve, reject) => {
@@ -284,6 +327,14 @@ export function connect(options = {}) {
       return new Promise((resolve, reject) => {
         request({ message: { model, id, action: 'unsubscribe' }, resolve, reject })
       })
+    },
+
+    subscribeList(model, load) {
+      return client.subscribe(model, undefined, load)
+    },
+
+    unsubscribeList(model) {
+      return client.unsubscribe(model, undefined)
     },
 
     listen(listener) {
@@ -309,7 +360,7 @@ export function connect(options = {}) {
 }
 
 function subscription({ model, id }) {
-  return { model, id, action: 'subscribe' }
+  return id === undefined ? { model, action: 'subscribe' } : { model, id, action: 'subscribe' }
 }
 
 function settle(entry, outcome, value) {

@@ -1,5 +1,6 @@
 export { connect, RealtimeError } from './client.js'
 export { realtimeMiddleware } from './middleware.js'
+export { listReducer } from './reducers.js'
 export {
   CLOSE_LOGGED_OUT,
   CLOSE_MESSAGE_TOO_BIG,

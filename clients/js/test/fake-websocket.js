@@ -46,6 +46,12 @@ export class FakeWebSocket {
     })
   }
 
+  /** Answers the last request to follow `model`'s collection. */
+  listSubscribed(model) {
+    const request = this.lastRequest(model, undefined, 'subscribe')
+    this.push({ type: 'SUBSCRIBED', payload: { model }, meta: { request_id: request.request_id } })
+  }
+
   lastRequest(model, id, action) {
     const request = this.sent.findLast(
       (message) => message.model === model && message.id === id && message.action === action,
@@ -58,6 +64,11 @@ export class FakeWebSocket {
 export function update(model, id, version, data = {}) {
   const type = `UPDATE_${model.split('.')[1].toUpperCase()}`
   return { type, payload: { id, version, ...data }, meta: { model, id, version } }
+}
+
+export function created(model, id, version, reason = 'created') {
+  const type = `CREATE_${model.split('.')[1].toUpperCase()}`
+  return { type, payload: { id, version }, meta: { model, id, version, reason } }
 }
 
 export function deleted(model, id, version, reason = 'deleted') {

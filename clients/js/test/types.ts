@@ -5,6 +5,7 @@ import {
   CLOSE_MESSAGE_TOO_BIG,
   connect,
   eventType,
+  listReducer,
   realtimeMiddleware,
   RealtimeError,
   type RealtimeAction,
@@ -36,5 +37,17 @@ client.status satisfies 'connecting' | 'open' | 'waiting' | 'logged_out' | 'clos
 eventType('UPDATE', 'api.Foo') satisfies `UPDATE_${string}`
 new RealtimeError({ code: 'not_found', detail: 'No such object.' }).code satisfies string
 CLOSE_MESSAGE_TOO_BIG satisfies 4009
+const items: Promise<Foo[]> = client.subscribeList<Foo>('api.Foo', async () => {
+  const response = await fetch('/api/foo')
+  return (await response.json()).results as Foo[]
+})
+items.then((foos) => foos.map((foo) => foo.bar))
+client.unsubscribeList('api.Foo') satisfies Promise<void>
+const foos = listReducer<Foo>('api.Foo')
+foos(undefined, { type: 'CREATE_FOO' })['jR4nVq8w']?.bar satisfies string | undefined
+createStore(foos)
+eventType('CREATE', 'api.Foo') satisfies `CREATE_${string}`
+// @ts-expect-error: a list is loaded by the app
+client.subscribeList('api.Foo')
 // @ts-expect-error: the model and the id are both needed
 client.subscribe('api.Foo')

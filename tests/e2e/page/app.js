@@ -1,9 +1,11 @@
 // The test page: an SPA in miniature. It logs in over REST, then builds a Redux store with the
-// realtime middleware, subscribes to one Foo (`?foo=<id>`) and renders the store.
-import { applyMiddleware, createStore } from 'redux'
-import { connect, realtimeMiddleware } from '@realtime-rest-backend/client'
+// realtime middleware, subscribes to one Foo (`?foo=<id>`) and renders the store. With `?list`,
+// already logged in, it shows the user's Foos as a live list instead.
+import { applyMiddleware, combineReducers, createStore } from 'redux'
+import { connect, listReducer, realtimeMiddleware } from '@realtime-rest-backend/client'
 
-const fooId = new URLSearchParams(location.search).get('foo')
+const params = new URLSearchParams(location.search)
+const fooId = params.get('foo')
 const $ = (selector) => document.querySelector(selector)
 
 const CONNECTION = {
@@ -15,6 +17,7 @@ const CONNECTION = {
 function reducer(state = { connection: 'offline', foo: null, log: [] }, action) {
   if (action.type.startsWith('@@redux/')) return state
   const next = { ...state, log: [...state.log, action.type] }
+  if (action.type === 'REALTIME_DISCONNECTED') next.closeCode = action.payload.code
   if (action.type in CONNECTION) return { ...next, connection: CONNECTION[action.type] }
   switch (action.type) {
     case 'SUBSCRIBED':
@@ -28,8 +31,9 @@ function reducer(state = { connection: 'offline', foo: null, log: [] }, action) 
   }
 }
 
-function render({ connection, foo, log }) {
+function render({ connection, closeCode, foo, log }) {
   $('#connection').textContent = connection
+  $('#close-code').textContent = closeCode ?? '—'
   $('#connection').dataset.state = connection
   $('#bar').textContent = foo?.bar ?? '—'
   $('#version').textContent = foo?.version ?? '—'
@@ -50,6 +54,37 @@ async function logIn(username, password) {
   if (!response.ok) throw new Error(`Login failed: ${response.status}`)
 }
 
+async function loadFoos() {
+  const items = []
+  for (let url = '/api/foo'; url; ) {
+    const response = await fetch(url)
+    if (!response.ok) throw new Error(`GET ${url}: ${response.status}`)
+    const page = await response.json()
+    items.push(...page.results)
+    url = page.next
+  }
+  return items
+}
+
+function renderList({ foos }) {
+  const item = (foo) => Object.assign(document.createElement('li'), { textContent: foo.bar })
+  const sorted = Object.values(foos).sort((a, b) => a.bar.localeCompare(b.bar))
+  $('#foos').replaceChildren(...sorted.map(item))
+}
+
+function startList() {
+  const client = connect({ minDelay: 200, maxDelay: 2000 })
+  const store = createStore(
+    combineReducers({ foos: listReducer('api.Foo') }),
+    applyMiddleware(realtimeMiddleware(client)),
+  )
+  store.subscribe(() => renderList(store.getState()))
+  client
+    .subscribeList('api.Foo', loadFoos)
+    .then(() => ($('#list').dataset.state = 'loaded'))
+    .catch((error) => ($('#list').dataset.state = `failed: ${error.message}`))
+}
+
 function start() {
   // Connect after logging in: the socket authenticates with the session cookie when it opens.
   const client = connect({ minDelay: 200, maxDelay: 2000 })
@@ -60,6 +95,11 @@ function start() {
 }
 
 $('#foo-id').textContent = fooId
+if (params.has('list')) {
+  $('#login').hidden = true
+  $('#list').hidden = false
+  startList()
+}
 $('#login').addEventListener('submit', async (event) => {
   event.preventDefault()
   const form = new FormData(event.target)

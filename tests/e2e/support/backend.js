@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
-const BIN = join(ROOT, '.venv', 'bin')
+export const BIN = join(ROOT, '.venv', 'bin')
 
 export class Backend {
   constructor({ directory, log }) {
@@ -37,13 +37,8 @@ export class Backend {
   }
 
   /** Runs `manage.py` with these arguments; resolves with its stdout. */
-  async manage(...args) {
-    const { stdout } = await promisify(execFile)(join(BIN, 'python'), ['manage.py', ...args], {
-      cwd: ROOT,
-      env: this.env,
-      timeout: 60_000,
-    })
-    return stdout.trim()
+  manage(...args) {
+    return manage(this.env, ...args)
   }
 
   /** Runs Python in `manage.py shell`, as a script or an operator would, not through the server. */
@@ -84,6 +79,16 @@ export class Backend {
   killNow() {
     if (this.process) process.kill(this.pid ?? this.process.pid, 'SIGKILL')
   }
+}
+
+/** Runs `manage.py` with these arguments in `env`; resolves with its stdout. */
+export async function manage(env, ...args) {
+  const { stdout } = await promisify(execFile)(join(BIN, 'python'), ['manage.py', ...args], {
+    cwd: ROOT,
+    env,
+    timeout: 60_000,
+  })
+  return stdout.trim()
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
