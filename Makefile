@@ -115,8 +115,10 @@ e2e: $(STAMP)
 
 # The benchmark of issue 6 (bench/README.md): ours against bare floors, on SQLite + in-memory
 # layer and on PostgreSQL + Redis. BENCH_QUICK=1 for a short run; BENCH_PROFILE=1 adds a py-spy
-# profile; BENCH_ARGS passes options (`.venv/bin/python -m bench.run --help`).
-.PHONY: bench
+# profile; BENCH_ARGS passes options (`.venv/bin/python -m bench.run --help`). `bench-client`
+# installs the Node load client's packages (the smoke test in tests/bench runs it too);
+# `bench-import` measures a Foo import (bench/import_speed.py).
+.PHONY: bench bench-client bench-import
 BENCH_STAMP := $(VENV)/.bench-installed
 BENCH_NODE := bench/client/node_modules/.package-lock.json
 
@@ -127,5 +129,10 @@ $(BENCH_STAMP): $(STAMP) bench/requirements.txt
 $(BENCH_NODE): bench/client/package.json bench/client/package-lock.json
 	npm ci --prefix bench/client --no-audit --no-fund --loglevel=error
 
+bench-client: $(BENCH_NODE)
+
 bench: $(BENCH_STAMP) $(BENCH_NODE)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-import: $(STAMP)
+	$(BIN)/python -m bench.import_speed $(BENCH_ARGS)

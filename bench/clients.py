@@ -1,8 +1,7 @@
 """The load client, a process of its own, driven one command at a time.
 
-Two implementations speak the same protocol: bench/client/client.mjs (Node + `ws`, the default:
-the load must cost the client far less than the server) and bench/pyclient.py (asyncio +
-`websockets`, for the smoke test, which must not need Node).
+The client is bench/client/client.mjs (Node + `ws`: the load must cost the client far less than
+the server), the one that produces the published numbers; the smoke test drives it too.
 
 Protocol: one JSON object per line on the client's stdin, one answer per line on its stdout,
 `{"ok": true, ...}` or `{"ok": false, "error": "..."}`. Times are milliseconds.
@@ -42,12 +41,12 @@ response (Foo), or predicted from the last seen (User, whose representation has 
 import contextlib
 import json
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 from bench.config import BENCH_DIR, ROOT
-from bench.servers import clean_env, cpu_seconds
+from bench.servers import cpu_seconds
+from harness.processes import environment
 
 NODE_CLIENT = BENCH_DIR / "client" / "client.mjs"
 
@@ -57,22 +56,15 @@ class ClientError(RuntimeError):
 
 
 class Client:
-    def __init__(self, kind: str, log_path: Path):
-        if kind == "node":
-            if not (BENCH_DIR / "client" / "node_modules" / "ws").is_dir():
-                raise ClientError(
-                    "bench/client has no node_modules: run `npm ci --prefix bench/client`."
-                )
-            command = ["node", str(NODE_CLIENT)]
-        else:
-            command = [sys.executable, "-m", "bench.pyclient"]
+    def __init__(self, log_path: Path):
+        if not (BENCH_DIR / "client" / "node_modules" / "ws").is_dir():
+            raise ClientError("bench/client has no node_modules: run `make bench-client`.")
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(log_path, "ab")  # noqa: SIM115 (closed in close())
-        self.kind = kind
         self.process = subprocess.Popen(
-            command,
+            ["node", str(NODE_CLIENT)],
             cwd=ROOT,
-            env=clean_env(),
+            env=environment(traced=False),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
@@ -94,10 +86,10 @@ class Client:
             self.process.stdin.flush()
             line = self.process.stdout.readline()
         if not line:
-            raise ClientError(f"the {self.kind} client exited during `{cmd}` (see its log)")
+            raise ClientError(f"the client exited during `{cmd}` (see its log)")
         answer = json.loads(line)
         if not answer.pop("ok"):
-            raise ClientError(f"`{cmd}` failed in the {self.kind} client: {answer['error']}")
+            raise ClientError(f"`{cmd}` failed in the client: {answer['error']}")
         return answer
 
     def close(self) -> None:

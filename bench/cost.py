@@ -67,11 +67,14 @@ class Tally:
 def install(tally: Tally) -> None:
     """Wraps the counted functions; every process that imports this counts nothing until a
     window opens."""
-    from channels.layers import get_channel_layer
-    from django.db.backends import utils
-    from rest_framework import serializers
+    count_queries(tally)
+    count_serializers(tally)
+    count_events(tally)
 
-    from realtime import notifications
+
+def count_queries(tally: Tally) -> None:
+    """Every query of every thread, by statement, in the change's thread or elsewhere."""
+    from django.db.backends import utils
 
     execute = utils.CursorWrapper._execute_with_wrappers
 
@@ -83,6 +86,11 @@ def install(tally: Tally) -> None:
         return execute(self, sql, params, many, executor)
 
     utils.CursorWrapper._execute_with_wrappers = counted_execute
+
+
+def count_serializers(tally: Tally) -> None:
+    """DRF's serializer instantiations and `to_representation` calls, by serializer class."""
+    from rest_framework import serializers
 
     to_representation = serializers.Serializer.to_representation
 
@@ -99,6 +107,13 @@ def install(tally: Tally) -> None:
         init(self, *args, **kwargs)
 
     serializers.BaseSerializer.__init__ = counted_init
+
+
+def count_events(tally: Tally) -> None:
+    """Our event encodings and the channel layer's `group_send`s."""
+    from channels.layers import get_channel_layer
+
+    from realtime import notifications
 
     encode = notifications.encode
 
@@ -196,81 +211,93 @@ async def measure_change(tally: Tally, sockets, prepare, change, required: int) 
     }
 
 
-async def measure(world: dict, ns: list[int]) -> dict:
-    from django.test import Client
+class Changes:
+    """The two changes measured, each a (prepare, change) pair that writes a value of its own:
+    `save()` of the object, and a whole PATCH through Django's test client."""
 
-    from api.hashids import decode
-    from api.models import Foo, User
-    from backend.asgi import application
+    def __init__(self):
+        self.count = 0
 
-    tally = Tally()
-    install(tally)
-    owner, star = world["owner"], world["star"]
-    foo_pk = decode(Foo, owner["foos"][0])
-    star_pk = decode(User, star["id"])
-    counter = {"n": 0}
+    def unique(self) -> str:
+        self.count += 1
+        return f"cost-{os.getpid()}-{self.count}"
 
-    def unique() -> str:
-        counter["n"] += 1
-        return f"cost-{os.getpid()}-{counter['n']}"
-
-    def save(model, pk, field):
+    def save(self, model, pk, field: str):
         def prepare():
             return model.objects.get(pk=pk)
 
         def change(instance):
-            setattr(instance, field, unique())
+            setattr(instance, field, self.unique())
             instance.save()
 
         return prepare, change
 
-    def patch(path: str, session: str, field: str):
+    def patch(self, path: str, session: str, field: str):
+        from django.test import Client
+
         def prepare():
             client = Client(HTTP_HOST="127.0.0.1")
             client.cookies["sessionid"] = session
             return client
 
         def change(client):
-            response = client.patch(path, {field: unique()}, content_type="application/json")
+            response = client.patch(path, {field: self.unique()}, content_type="application/json")
             return response.status_code
 
         return prepare, change
 
+
+def objects(world: dict, n: int, changes: Changes) -> dict:
+    """For each object, what its N sockets are and which changes are measured on it."""
+    from api.hashids import decode
+    from api.models import Foo, User
+
+    owner, star = world["owner"], world["star"]
+    foo = owner["foos"][0]
+    return {
+        "foo": {
+            "cookies": [owner["sessions"][0]] * n,
+            "subscription": {"model": "api.Foo", "id": foo},
+            "save": changes.save(Foo, decode(Foo, foo), "bar"),
+            "patch": changes.patch(f"/api/foo/{foo}", owner["sessions"][0], "bar"),
+        },
+        "user": {
+            "cookies": [star["sessions"][0]]
+            + [w["sessions"][0] for w in world["watchers"][: n - 1]],
+            "subscription": {"model": "api.User", "id": star["id"]},
+            "save": changes.save(User, decode(User, star["id"]), "first_name"),
+            "patch": changes.patch(f"/api/users/{star['id']}", star["sessions"][0], "first_name"),
+        },
+    }
+
+
+async def measure_object(tally: Tally, kind: str, measured: dict) -> dict:
+    from backend.asgi import application
+
+    sockets = await open_sockets(application, measured["cookies"], measured["subscription"])
+    # Foo: every socket is the owner's. User: the first socket is the user's own.
+    required = len(sockets) if kind == "foo" else 1
+    # One of each first, unmeasured: lazy imports and caches are not a per-change cost.
+    await measure_change(tally, sockets, *measured["save"], required)
+    await measure_change(tally, sockets, *measured["patch"], required)
+    result = {
+        "sockets": len(sockets),
+        "save": await measure_change(tally, sockets, *measured["save"], required),
+        "patch": await measure_change(tally, sockets, *measured["patch"], required),
+    }
+    for socket in sockets:
+        await socket.disconnect()
+    return result
+
+
+async def measure(world: dict, ns: list[int]) -> dict:
+    tally = Tally()
+    install(tally)
+    changes = Changes()
     results: dict = {"foo": {}, "user": {}}
     for n in ns:
-        foo_cookies = [owner["sessions"][0]] * n
-        user_cookies = [star["sessions"][0]] + [
-            w["sessions"][0] for w in world["watchers"][: n - 1]
-        ]
-        for kind, cookies, subscription, saving, request in (
-            (
-                "foo",
-                foo_cookies,
-                {"model": "api.Foo", "id": owner["foos"][0]},
-                save(Foo, foo_pk, "bar"),
-                patch(f"/api/foo/{owner['foos'][0]}", owner["sessions"][0], "bar"),
-            ),
-            (
-                "user",
-                user_cookies,
-                {"model": "api.User", "id": star["id"]},
-                save(User, star_pk, "first_name"),
-                patch(f"/api/users/{star['id']}", star["sessions"][0], "first_name"),
-            ),
-        ):
-            sockets = await open_sockets(application, cookies, subscription)
-            # Foo: every socket is the owner's. User: the first socket is the user's own.
-            required = len(sockets) if kind == "foo" else 1
-            # One of each first, unmeasured: lazy imports and caches are not a per-change cost.
-            await measure_change(tally, sockets, *saving, required)
-            await measure_change(tally, sockets, *request, required)
-            results[kind][str(n)] = {
-                "sockets": len(sockets),
-                "save": await measure_change(tally, sockets, *saving, required),
-                "patch": await measure_change(tally, sockets, *request, required),
-            }
-            for socket in sockets:
-                await socket.disconnect()
+        for kind, measured in objects(world, n, changes).items():
+            results[kind][str(n)] = await measure_object(tally, kind, measured)
     return results
 
 

@@ -1,6 +1,6 @@
 """How fast a Foo import runs, and how many UPDATE_JOB events it sends.
 
-    .venv/bin/python bench/import_speed.py [--items 10000] [--postgres postgres://...]
+    .venv/bin/python -m bench.import_speed [--items 10000] [--postgres postgres://...]
 
 For SQLite (a fresh file) and PostgreSQL (a fresh database, dropped at the end) in turn: posts
 an import over the real view, runs it with django-tasks-db's worker loop in this process, and
@@ -16,6 +16,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness.processes import environment
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "import_speed.json"
@@ -70,18 +72,16 @@ def measure(count: int) -> dict:
 
 
 def in_child(database_url: str, count: int) -> dict:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "backend.settings",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key"),
-        "HASHIDS_SALT": os.environ.get("HASHIDS_SALT", "bench-only-hashids-salt"),
-        "ALLOWED_HOSTS": "testserver",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("REDIS_URL", None)
+    env = environment(
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="backend.settings",
+        SECRET_KEY=os.environ.get("SECRET_KEY", "bench-only-secret-key"),
+        HASHIDS_SALT=os.environ.get("HASHIDS_SALT", "bench-only-hashids-salt"),
+        ALLOWED_HOSTS="testserver",
+        LOG_LEVEL="WARNING",
+    )
     output = subprocess.run(
-        [sys.executable, __file__, "--child", "--items", str(count)],
+        [sys.executable, "-m", "bench.import_speed", "--child", "--items", str(count)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -104,7 +104,6 @@ def main() -> None:
     parser.add_argument("--postgres", default=POSTGRES, help="a database this script may drop")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
     if args.child:
         print(json.dumps(measure(args.items)))
         return

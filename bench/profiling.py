@@ -78,58 +78,69 @@ def area(frame: str) -> str:
 
 def summarise(raw: str, top: int = 25) -> dict:
     """Shares (% of samples) of threads, areas and functions in py-spy's raw (collapsed) output."""
-    threads, self_fn, incl_fn, self_area, incl_area, focus = (Counter() for _ in range(6))
-    loop_focus, loop_self = Counter(), Counter()
-    total = loop_total = 0
+    samples = Samples()
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack:
-            continue
-        count = int(count)
-        thread, *frames = stack.split(";")
-        total += count
-        threads[thread.split(": ", 1)[-1]] += count
+        if stack:
+            thread, *frames = stack.split(";")
+            samples.add(thread, frames, int(count))
+    return samples.summary(top)
+
+
+def shares(counter: Counter, total: int, limit: int | None = None) -> list:
+    return [[key, round(100 * value / total, 1)] for key, value in counter.most_common(limit)]
+
+
+class Samples:
+    """py-spy's samples counted by thread, area and function (self and inclusive), and along the
+    hot path (FOCUS); for all threads, and for the event loop's alone."""
+
+    def __init__(self):
+        self.threads, self.self_fn, self.incl_fn = Counter(), Counter(), Counter()
+        self.self_area, self.incl_area, self.focus = Counter(), Counter(), Counter()
+        self.loop_focus, self.loop_self = Counter(), Counter()
+        self.total = self.loop_total = 0
+
+    def add(self, thread: str, frames: list[str], count: int) -> None:
+        self.total += count
+        self.threads[thread.split(": ", 1)[-1]] += count
         if not frames:
-            continue
-        self_fn[frames[-1]] += count
-        self_area[area(frames[-1])] += count
+            return
+        self.self_fn[frames[-1]] += count
+        self.self_area[area(frames[-1])] += count
         for frame in set(frames):
-            incl_fn[frame] += count
+            self.incl_fn[frame] += count
         for name in {area(frame) for frame in frames}:
-            incl_area[name] += count
+            self.incl_area[name] += count
         on_loop = thread.endswith("MainThread")
         if on_loop:
-            loop_total += count
-            loop_self[frames[-1]] += count
+            self.loop_total += count
+            self.loop_self[frames[-1]] += count
         for marker, name in FOCUS:
             if any(marker in frame for frame in frames):
-                focus[name] += count
+                self.focus[name] += count
                 if on_loop:
-                    loop_focus[name] += count
+                    self.loop_focus[name] += count
 
-    def shares(counter: Counter, limit: int | None = None) -> list:
-        return [[key, round(100 * value / total, 1)] for key, value in counter.most_common(limit)]
-
-    if not total:
-        return {"samples": 0}
-    return {
-        "samples": total,
-        "threads_pct": shares(threads),
-        "self_by_area_pct": shares(self_area),
-        "inclusive_by_area_pct": shares(incl_area),
-        "hot_path_pct": [[name, round(100 * focus[name] / total, 1)] for _, name in FOCUS],
-        # The event loop's thread alone: the serial part, where every frame is written.
-        "loop_samples": loop_total,
-        "loop_hot_path_pct": [
-            [name, round(100 * loop_focus[name] / max(loop_total, 1), 1)] for _, name in FOCUS
-        ],
-        "loop_self_by_function_pct": [
-            [key, round(100 * value / max(loop_total, 1), 1)]
-            for key, value in loop_self.most_common(top)
-        ],
-        "self_by_function_pct": shares(self_fn, top),
-        "inclusive_by_function_pct": shares(incl_fn, top),
-    }
+    def summary(self, top: int) -> dict:
+        if not self.total:
+            return {"samples": 0}
+        total, loop = self.total, max(self.loop_total, 1)
+        return {
+            "samples": total,
+            "threads_pct": shares(self.threads, total),
+            "self_by_area_pct": shares(self.self_area, total),
+            "inclusive_by_area_pct": shares(self.incl_area, total),
+            "hot_path_pct": [[name, round(100 * self.focus[name] / total, 1)] for _, name in FOCUS],
+            # The event loop's thread alone: the serial part, where every frame is written.
+            "loop_samples": self.loop_total,
+            "loop_hot_path_pct": [
+                [name, round(100 * self.loop_focus[name] / loop, 1)] for _, name in FOCUS
+            ],
+            "loop_self_by_function_pct": shares(self.loop_self, loop, top),
+            "self_by_function_pct": shares(self.self_fn, total, top),
+            "inclusive_by_function_pct": shares(self.incl_fn, total, top),
+        }
 
 
 class Recorder:

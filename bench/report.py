@@ -2,169 +2,9 @@
 PNG plot of latency and throughput against N."""
 
 import json
-import math
 from pathlib import Path
 
-FLOOR_CHANNELS = {
-    "sqlite-memory": "floor-channels/memory",
-    "postgres-redis": "floor-channels/redis",
-    "postgres-redis-pubsub": "floor-channels/redis",
-}
-WEBSOCKETS = "floor-websockets"
-
-
-def dig(data, *keys):
-    for key in keys:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
-
-
-def number(value, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    if abs(value) >= 100:
-        return f"{value:.0f}"
-    return f"{value:.{digits}f}"
-
-
-def pair(summary) -> str:
-    if not summary or not summary.get("n"):
-        return "-"
-    return f"{number(summary['p50'])} / {number(summary['p99'])}"
-
-
-def ratio(ours, floor) -> str:
-    if ours is None or floor is None or floor <= 0 or ours <= 0:
-        return "-"
-    return f"{ours / floor:.1f}x"
-
-
-def ratio_pair(ours, floor) -> str:
-    if not ours or not floor or not ours.get("n") or not floor.get("n"):
-        return "-"
-    return f"{ratio(ours['p50'], floor['p50'])} / {ratio(ours['p99'], floor['p99'])}"
-
-
-def rows_for(results: dict, backend: str) -> list[list[str]]:
-    """One backend's figures: ours, its channels floor, the websockets floor, and the ratios."""
-    targets = results["targets"]
-    ours = targets.get(f"ours/{backend}", {})
-    channels = targets.get(FLOOR_CHANNELS[backend], {})
-    bare = targets.get(WEBSOCKETS, {})
-    columns = (ours, channels, bare)
-    rows = []
-
-    def latency_row(label, *path, show_ratio=True):
-        values = [dig(target, *path) for target in columns]
-        ratios = [ratio_pair(values[0], values[1]), ratio_pair(values[0], values[2])]
-        rows.append([label, *map(pair, values), *(ratios if show_ratio else ["", ""])])
-
-    def scalar_row(label, *path, digits=2, show_ratio=True):
-        values = [dig(target, *path) for target in columns]
-        ratios = (
-            [ratio(values[0], values[1]), ratio(values[0], values[2])] if show_ratio else ["", ""]
-        )
-        rows.append([label, *(number(v, digits) for v in values), *ratios])
-
-    latency_row(
-        "1. one update, p50 / p99 ms from PATCH response",
-        "latency",
-        "resp_to_event_ms",
-        show_ratio=False,
-    )
-    latency_row("1. one update, p50 / p99 ms from PATCH send", "latency", "send_to_event_ms")
-    for kind, label in (("foo", "Foo, owner's sockets"), ("user", "User watched by N users")):
-        for n in sorted({int(n) for t in columns for n in (t.get(f"fanout_{kind}") or {})}):
-            prefix = f"2. {label}, N={n}"
-            receivers = dig(ours, f"fanout_{kind}", str(n), "receivers")
-            if receivers is not None and receivers != n:
-                prefix += f" (ours: the change reaches {receivers})"
-            path = (f"fanout_{kind}", str(n))
-            latency_row(
-                f"{prefix}: round p50 / p99 ms from response", *path, "round_ms", show_ratio=False
-            )
-            latency_row(f"{prefix}: round p50 / p99 ms from send", *path, "round_from_send_ms")
-            latency_row(f"{prefix}: PATCH response p50 / p99 ms", *path, "patch_ms")
-            depth = dig(ours, *path, "throughput", "inflight") or 20
-            scalar_row(
-                f"{prefix}: deliveries/s, {depth} in flight",
-                *path,
-                "throughput",
-                "deliveries_per_s",
-                digits=0,
-            )
-    many = dig(ours, "many") or dig(channels, "many") or dig(bare, "many")
-    if many:
-        each = many["subscriptions"] // many["sockets"]
-        prefix = f"3. {many['sockets']} sockets x {each} of {many['foos']} Foos"
-        rate = number(many["rate"], 0)
-        latency_row(
-            f"{prefix}, {rate}/s: p50 / p99 ms from response",
-            "many",
-            "lat_resp_ms",
-            show_ratio=False,
-        )
-        latency_row(f"{prefix}, {rate}/s: p50 / p99 ms from send", "many", "lat_send_ms")
-        scalar_row(
-            f"{prefix}: achieved updates/s", "many", "achieved_rate", digits=0, show_ratio=False
-        )
-        scalar_row(f"{prefix}: server CPU % of a core", "many", "server_cpu_pct", digits=0)
-        scalar_row(
-            f"{prefix}: client CPU % of a core",
-            "many",
-            "client_cpu_pct",
-            digits=0,
-            show_ratio=False,
-        )
-    memory = dig(ours, "memory") or dig(channels, "memory") or dig(bare, "memory")
-    if memory:
-        values = [dig(target, "memory", "bytes_per_socket") for target in columns]
-        kib = [None if v is None else v / 1024 for v in values]
-        rows.append(
-            [
-                f"4. RSS per idle socket with {memory['subscriptions_per_socket']} "
-                f"subscriptions, KiB ({memory['sockets']} sockets)",
-                *(number(v, 1) for v in kib),
-                ratio(kib[0], kib[1]),
-                ratio(kib[0], kib[2]),
-            ]
-        )
-    return rows
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def cost_rows(results: dict) -> list[list[str]]:
-    rows = []
-    for backend, kinds in results.get("cost", {}).items():
-        for kind, by_n in kinds.items():
-            for n, measured in by_n.items():
-                save, patch = measured["save"], measured["patch"]
-                rows.append(
-                    [
-                        backend,
-                        "Foo" if kind == "foo" else "User",
-                        n,
-                        str(save["queries_change"]),
-                        str(save["queries_elsewhere"]),
-                        str(save["to_representation"]),
-                        str(save["serializer_instances"]),
-                        str(save["json_encodes"]),
-                        str(save["layer_group_sends"]),
-                        str(save["frames"]),
-                        str(patch["queries_change"] + patch["queries_elsewhere"]),
-                        str(patch["to_representation"]),
-                    ]
-                )
-    return rows
+from bench.tables import COST_HEADER, FLOOR_CHANNELS, HEADER, cost_rows, rows_for, table
 
 
 def backends_in(results: dict) -> list[str]:
@@ -174,15 +14,32 @@ def backends_in(results: dict) -> list[str]:
 
 
 def markdown(results: dict) -> str:
-    meta = results["meta"]
+    parts = introduction(results["meta"])
+    for backend in backends_in(results):
+        channels = FLOOR_CHANNELS[backend]
+        parts += [
+            "",
+            f"## {backend} (Channels floor: `{channels}`)",
+            "",
+            table(HEADER, rows_for(results, backend)),
+        ]
+    parts += cost_section(results)
+    for name, label, profile in profiles(results):
+        parts += profile_section(name, label, profile)
+    parts += notes_section(results)
+    return "\n".join(parts) + "\n"
+
+
+def introduction(meta: dict) -> list[str]:
+    """The title, what ran where, and how to read the ratios."""
     options = meta["options"]
-    parts = [
+    return [
         "# Realtime benchmark results",
         "",
         f"Run {meta['started']} → {meta.get('finished', '?')} on {meta['cpus']} CPUs, load average "
         f"{', '.join(f'{x:.2f}' for x in meta['loadavg_start'])} at the start; commit "
         f"`{meta['git']['commit'][:12]}`{' (dirty tree)' if meta['git']['dirty'] else ''}; "
-        f"{'quick' if options['quick'] else 'full'} run, {options['client']} client. "
+        f"{'quick' if options['quick'] else 'full'} run, node client. "
         f"Versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items() if v)}.",
         "",
         "Ratios are ours ÷ floor: above 1x we are slower (latency), use more (CPU, memory); below "
@@ -190,90 +47,72 @@ def markdown(results: dict) -> str:
         "leaves on commit, before the response, and may arrive first; ratios use the figures from "
         "the PATCH send, which are never negative.",
     ]
-    header = [
-        "figure",
-        "ours",
-        "Channels floor",
-        "websockets floor",
-        "ours ÷ Channels",
-        "ours ÷ websockets",
-    ]
-    for backend in backends_in(results):
-        channels = FLOOR_CHANNELS[backend]
-        parts += [
-            "",
-            f"## {backend} (Channels floor: `{channels}`)",
-            "",
-            table(header, rows_for(results, backend)),
-        ]
+
+
+def cost_section(results: dict) -> list[str]:
     cost = cost_rows(results)
-    if cost:
-        parts += [
-            "",
-            "## 5. Cost per change (in-process, counted; bench/cost.py)",
-            "",
-            "`save()` of the object with N sockets subscribed, from the save to the last socket's "
-            "frame, all threads; last two columns: the whole PATCH request.",
-            "",
-            table(
-                [
-                    "backend",
-                    "object",
-                    "N",
-                    "queries in save",
-                    "queries elsewhere",
-                    "to_representation",
-                    "serializers built",
-                    "JSON encodes",
-                    "group_sends",
-                    "frames",
-                    "PATCH queries",
-                    "PATCH to_representation",
-                ],
-                cost,
-            ),
-        ]
-    for name, label, profile in profiles(results):
-        parts += ["", f"## Profile: {name}, {label} (py-spy)", ""]
-        if "error" in profile:
-            parts.append(profile["error"])
-            continue
-        parts += [
+    if not cost:
+        return []
+    return [
+        "",
+        "## 5. Cost per change (in-process, counted; bench/cost.py)",
+        "",
+        "`save()` of the object with N sockets subscribed, from the save to the last socket's "
+        "frame, all threads; last two columns: the whole PATCH request.",
+        "",
+        table(COST_HEADER, cost),
+    ]
+
+
+def profile_section(name: str, label: str, profile: dict) -> list[str]:
+    parts = ["", f"## Profile: {name}, {label} (py-spy)", ""]
+    if "error" in profile:
+        return [*parts, profile["error"]]
+    tables = [
+        (
             f"{profile['samples']} samples of busy threads ({profile['raw']}). Along the "
             "delivery's hot path, inclusive (a sample counts for every listed function in its "
             "stack):",
-            "",
-            table(
+            shares_table(
                 ["function", "% of all samples", "% of the event loop thread's samples"],
-                [
-                    [f, str(p), str(dict(profile.get("loop_hot_path_pct", [])).get(f, ""))]
-                    for f, p in profile["hot_path_pct"]
-                ],
+                profile["hot_path_pct"],
+                dict(profile.get("loop_hot_path_pct", [])),
             ),
-            "",
+        ),
+        (
             "By area, self time (where the samples were) and inclusive:",
-            "",
-            table(
+            shares_table(
                 ["area", "self %", "inclusive %"],
-                [
-                    [a, str(p), str(dict(profile["inclusive_by_area_pct"]).get(a, ""))]
-                    for a, p in profile["self_by_area_pct"]
-                ],
+                profile["self_by_area_pct"],
+                dict(profile["inclusive_by_area_pct"]),
             ),
-            "",
+        ),
+        (
             "Top functions, self time (all threads):",
-            "",
-            table(
-                ["function", "%"], [[f"`{f}`", str(p)] for f, p in profile["self_by_function_pct"]]
-            ),
-            "",
+            function_table(profile["self_by_function_pct"]),
+        ),
+        (
             f"Top functions, self time, event loop thread ({profile.get('loop_samples')} samples):",
-            "",
-            table(
-                ["function", "%"],
-                [[f"`{f}`", str(p)] for f, p in profile.get("loop_self_by_function_pct", [])],
-            ),
-        ]
+            function_table(profile.get("loop_self_by_function_pct", [])),
+        ),
+    ]
+    for caption, text in tables:
+        parts += [caption, "", text, ""]
+    return parts[:-1]
+
+
+def shares_table(header: list[str], shares: list, beside: dict) -> str:
+    """A row per (key, share), with the key's share in `beside` next to it."""
+    return table(header, [[key, str(share), str(beside.get(key, ""))] for key, share in shares])
+
+
+def function_table(shares: list) -> str:
+    return table(["function", "%"], [[f"`{f}`", str(p)] for f, p in shares])
+
+
+def notes_section(results: dict) -> list[str]:
+    """The anomalies and the failed scenarios, when there are any."""
+    parts = []
     notes = anomalies(results)
     if notes:
         parts += ["", "## Anomalies (read the figures above with these in mind)", ""]
@@ -282,7 +121,7 @@ def markdown(results: dict) -> str:
         parts += ["", "## Failures", ""] + [
             f"- {e['where']}: {e['error']}" for e in results["errors"]
         ]
-    return "\n".join(parts) + "\n"
+    return parts
 
 
 def scenario_results(results: dict):

@@ -1,7 +1,7 @@
 """`make bench`: runs the scenarios on each backend and floor, prints the table, writes the JSON,
 the report and the plot (bench/README.md).
 
-    python -m bench.run [--quick] [--client python] [--backends sqlite-memory] ...
+    python -m bench.run [--quick] [--backends sqlite-memory] ...
 """
 
 import contextlib
@@ -99,7 +99,7 @@ class Runner:
         options = self.options
         result: dict = {"kind": target.kind, "layer": target.layer}
         slug = target.name.replace("/", "-")
-        with Client(options.client, self.log_dir / f"client-{slug}.log") as client:
+        with Client(self.log_dir / f"client-{slug}.log") as client:
             live = [
                 s
                 for s in ("latency", "fanout_foo", "fanout_user", "many")

@@ -49,33 +49,39 @@ class Context:
             )
         return opened
 
-    def meter(self) -> Meter:
-        return Meter(server=self.target.pid, client=self.client.pid)
+    def measure(self, cmd: str, profile: str | None = None, **arguments) -> tuple[dict, dict]:
+        """`cmd`, with the server's and the client's CPU metered over it and, when profiles are
+        asked for, our server profiled as `profile`: its answer, and the usage (with the profile
+        under "profile")."""
+        recorder = None
+        if profile and self.options.profile and self.target.kind == "ours":
+            recorder = profiling.Recorder(self.target, self.options, profile)
+        meter = Meter(server=self.target.pid, client=self.client.pid)
+        answer = self.call(cmd, **arguments)
+        usage = meter.read()
+        if recorder is not None:
+            recorder.stop()
+            usage["profile"] = recorder.result
+        return answer, usage
 
     def full(self, value: bool) -> bool | None:
         """The representation a User socket expects; floors send one shape to everyone."""
         return value if self.target.kind == "ours" else None
 
 
-def foo_target(public_id: str, credentials: dict) -> dict:
-    return {
-        "model": "api.Foo",
-        "id": public_id,
-        "path": f"/api/foo/{public_id}",
-        "cookie": credentials["cookie"],
-        "csrftoken": credentials["csrftoken"],
-        "field": "bar",
-    }
+# What a PATCH of each model changes: its path, and a field of its representation.
+PATCHED = {"api.Foo": ("/api/foo/", "bar"), "api.User": ("/api/users/", "first_name")}
 
 
-def user_target(public_id: str, credentials: dict) -> dict:
+def patch_target(model: str, public_id: str, credentials: dict) -> dict:
+    path, field = PATCHED[model]
     return {
-        "model": "api.User",
+        "model": model,
         "id": public_id,
-        "path": f"/api/users/{public_id}",
+        "path": f"{path}{public_id}",
         "cookie": credentials["cookie"],
         "csrftoken": credentials["csrftoken"],
-        "field": "first_name",
+        "field": field,
     }
 
 
@@ -96,17 +102,15 @@ def latency(ctx: Context) -> dict:
     owner = ctx.login(ctx.world["owner"]["username"])
     foo = ctx.world["owner"]["foos"][0]
     ctx.open([{"cookie": owner["cookie"], "subs": [["api.Foo", foo]]}])
-    target = foo_target(foo, owner)
+    target = patch_target("api.Foo", foo, owner)
     ctx.call("rounds", http=ctx.target.http, target=target, rounds=ctx.options.warmup)
-    meter = ctx.meter()
-    rounds = ctx.call(
+    rounds, usage = ctx.measure(
         "rounds",
         http=ctx.target.http,
         target=target,
         rounds=ctx.options.latency_updates,
         pause=ctx.options.latency_pause_ms,
     )
-    usage = meter.read()
     ctx.call("close")
     result = round_summary(rounds)
     return {
@@ -124,81 +128,80 @@ def latency(ctx: Context) -> dict:
 def fanout(ctx: Context, kind: str, n: int) -> dict:
     """2. N sockets on one object: round time to the last socket, then deliveries/s with
     `inflight` updates outstanding."""
-    world, options = ctx.world, ctx.options
-    if kind == "foo":
-        owner = ctx.login(world["owner"]["username"])
-        obj = ["api.Foo", world["owner"]["foos"][0]]
-        sockets = [{"cookie": owner["cookie"], "subs": [obj]} for _ in range(n)]
-        target = foo_target(obj[1], owner)
-    else:
-        star = ctx.login(world["star"]["username"])
-        obj = ["api.User", world["star"]["id"]]
-        # The user themself (full representation), and N - 1 other users (restricted).
-        sockets = [{"cookie": star["cookie"], "subs": [obj], "full": ctx.full(True)}]
-        sockets += [
-            {
-                "cookie": ctx.minted(watcher["sessions"][0])["cookie"],
-                "subs": [obj],
-                "full": ctx.full(False),
-            }
-            for watcher in world["watchers"][: n - 1]
-        ]
-        target = user_target(obj[1], star)
+    options = ctx.options
+    obj, sockets, target = (foo_fanout if kind == "foo" else user_fanout)(ctx, n)
     opened = ctx.open(sockets)
-    http = ctx.target.http
-    receivers = n
-    if kind == "user":
-        # A first_name change is not in the restricted representation: whether its audience is
-        # sent anything is the server's choice, observed here and then expected of every round.
-        wait = options.probe_ms * (2 if n >= 1000 else 1)
-        probe = ctx.call("probe", http=http, target=target, wait=wait)
-        restricted = probe["by_full"].get("false", 0)
-        receivers = n if restricted or ctx.target.kind != "ours" else 1
-        ctx.call("expect", model=obj[0], id=obj[1], count=receivers)
-    ctx.call("rounds", http=http, target=target, rounds=options.warmup)
+    receivers = n if kind == "foo" else user_receivers(ctx, n, obj, target)
+    ctx.call("rounds", http=ctx.target.http, target=target, rounds=options.warmup)
     count = options.fanout_rounds_large if n >= 1000 else options.fanout_rounds
-    meter = ctx.meter()
-    rounds = ctx.call("rounds", http=http, target=target, rounds=count)
-    usage = meter.read()
-    profile = None
-    if (
-        options.profile
-        and ctx.target.kind == "ours"
-        and kind == "foo"
-        and n == max(options.fanout_ns)
-    ):
-        profile = profiling.Recorder(ctx.target, options, f"fanout-foo-{n}")
-    meter = ctx.meter()
-    flight = ctx.call(
+    rounds, usage = ctx.measure("rounds", http=ctx.target.http, target=target, rounds=count)
+    largest = kind == "foo" and n == max(options.fanout_ns)
+    flight, flight_usage = ctx.measure(
         "inflight",
-        http=http,
+        profile=f"fanout-foo-{n}" if largest else None,
+        http=ctx.target.http,
         target=target,
         inflight=options.inflight,
         seconds=options.inflight_seconds,
     )
-    flight_usage = meter.read()
-    if profile is not None:
-        profile.stop()
     ctx.call("close")
-    seconds = flight["seconds"] or float("nan")
+    profile = flight_usage.pop("profile", None)
     return {
         "sockets": n,
         "receivers": receivers,
         "open_seconds": round(opened["seconds"], 3),
         **round_summary(rounds),
         **usage,
-        "throughput": {
-            "inflight": options.inflight,
-            "updates": flight["completed"],
-            "deliveries": flight["deliveries"],
-            "seconds": round(flight["seconds"], 3),
-            "deliveries_per_s": round(flight["deliveries"] / seconds, 1),
-            "updates_per_s": round(flight["completed"] / seconds, 1),
-            "stalled": flight["stalled"],
-            "http_errors": flight["http_errors"],
-            **flight_usage,
-        },
-        **({"profile": profile.result} if profile is not None else {}),
+        "throughput": {"inflight": options.inflight, **throughput(flight), **flight_usage},
+        **({"profile": profile} if profile is not None else {}),
+    }
+
+
+def foo_fanout(ctx: Context, n: int) -> tuple[list, list[dict], dict]:
+    """N sockets of the Foo's owner: (the object, the sockets, the PATCH target)."""
+    owner = ctx.login(ctx.world["owner"]["username"])
+    obj = ["api.Foo", ctx.world["owner"]["foos"][0]]
+    sockets = [{"cookie": owner["cookie"], "subs": [obj]} for _ in range(n)]
+    return obj, sockets, patch_target(*obj, owner)
+
+
+def user_fanout(ctx: Context, n: int) -> tuple[list, list[dict], dict]:
+    """The user themself (full representation), and N - 1 other users (restricted)."""
+    star = ctx.login(ctx.world["star"]["username"])
+    obj = ["api.User", ctx.world["star"]["id"]]
+    sockets = [{"cookie": star["cookie"], "subs": [obj], "full": ctx.full(True)}]
+    sockets += [
+        {
+            "cookie": ctx.minted(watcher["sessions"][0])["cookie"],
+            "subs": [obj],
+            "full": ctx.full(False),
+        }
+        for watcher in ctx.world["watchers"][: n - 1]
+    ]
+    return obj, sockets, patch_target(*obj, star)
+
+
+def user_receivers(ctx: Context, n: int, obj: list, target: dict) -> int:
+    """A first_name change is not in the restricted representation: whether its audience is sent
+    anything is the server's choice, observed here and then expected of every round."""
+    wait = ctx.options.probe_ms * (2 if n >= 1000 else 1)
+    probe = ctx.call("probe", http=ctx.target.http, target=target, wait=wait)
+    restricted = probe["by_full"].get("false", 0)
+    receivers = n if restricted or ctx.target.kind != "ours" else 1
+    ctx.call("expect", model=obj[0], id=obj[1], count=receivers)
+    return receivers
+
+
+def throughput(flight: dict) -> dict:
+    seconds = flight["seconds"] or float("nan")
+    return {
+        "updates": flight["completed"],
+        "deliveries": flight["deliveries"],
+        "seconds": round(flight["seconds"], 3),
+        "deliveries_per_s": round(flight["deliveries"] / seconds, 1),
+        "updates_per_s": round(flight["completed"] / seconds, 1),
+        "stalled": flight["stalled"],
+        "http_errors": flight["http_errors"],
     }
 
 
@@ -219,26 +222,20 @@ def many(ctx: Context) -> dict:
     ]
     opened = ctx.open(sockets, confirm="last")
     targets = [
-        foo_target(foo, ctx.minted(owner["sessions"][0]))
+        patch_target("api.Foo", foo, ctx.minted(owner["sessions"][0]))
         for owner in owners
         for foo in owner["foos"][:per_owner]
     ]
     ctx.call("rounds", http=ctx.target.http, target=targets[0], rounds=options.warmup)
-    profile = None
-    if options.profile and ctx.target.kind == "ours":
-        profile = profiling.Recorder(ctx.target, options, "many")
-    meter = ctx.meter()
-    result = ctx.call(
+    result, usage = ctx.measure(
         "rate",
+        profile="many",
         http=ctx.target.http,
         targets=targets,
         rate=options.many_rate,
         seconds=options.many_seconds,
         max_inflight=options.many_max_inflight,
     )
-    usage = meter.read()
-    if profile is not None:
-        profile.stop()
     ctx.call("close")
     return {
         "sockets": len(sockets),
@@ -248,20 +245,24 @@ def many(ctx: Context) -> dict:
         "rate": options.many_rate,
         "seconds": options.many_seconds,
         "achieved_rate": round(result["responded"] / result["send_seconds"], 1),
-        "sent": result["sent"],
-        "skipped": result["skipped"],
-        "completed": result["completed"],
-        "incomplete": result["incomplete"],
-        "unanswered": result["unanswered"],
-        "http_errors": result["http_errors"],
-        "deliveries": result["deliveries"],
-        "expected_deliveries": result["expected_deliveries"],
+        **{key: result[key] for key in RATE_COUNTS},
         "lat_resp_ms": summary(result["lat_resp"]),
         "lat_send_ms": summary(result["lat_send"]),
         "patch_ms": summary(result["resp"]),
         **usage,
-        **({"profile": profile.result} if profile is not None else {}),
     }
+
+
+RATE_COUNTS = (
+    "sent",
+    "skipped",
+    "completed",
+    "incomplete",
+    "unanswered",
+    "http_errors",
+    "deliveries",
+    "expected_deliveries",
+)
 
 
 def memory(ctx: Context) -> dict:
@@ -272,7 +273,7 @@ def memory(ctx: Context) -> dict:
     foo = world["owner"]["foos"][0]
     # Warm: the first socket, subscription and update import and cache what every later one uses.
     ctx.open([{"cookie": owner["cookie"], "subs": [["api.Foo", foo]]}])
-    ctx.call("rounds", http=ctx.target.http, target=foo_target(foo, owner), rounds=2)
+    ctx.call("rounds", http=ctx.target.http, target=patch_target("api.Foo", foo, owner), rounds=2)
     ctx.call("close")
     time.sleep(options.memory_settle_seconds / 2)
     before = rss_bytes(ctx.target.pid)

@@ -22,19 +22,82 @@ PASSWORD = "bench-password-not-secret"
 
 
 def seed(watchers: int, foos: int, sessions: int, fresh: bool = False) -> dict:
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from api import hashids
+    from api.models import Foo, User
+
+    call_command("migrate", interactive=False, verbosity=0)
+    if not fresh:
+        # Truncates every table without signals: no events for a world being rebuilt.
+        call_command("flush", interactive=False, verbosity=0)
+    names = ["bench_owner", "bench_star"] + [f"w{index:05d}" for index in range(watchers)]
+    with transaction.atomic():
+        users = create_users(names)
+        owner, star, *crowd = users
+        foos_of = create_foos(owner, crowd, foos)
+        sessions_of = create_sessions(users, sessions)
+
+    def describe(user) -> dict:
+        return {
+            "username": user.username,
+            "id": hashids.encode(User, user.pk),
+            "sessions": sessions_of[user.pk],
+            "foos": [hashids.encode(Foo, pk) for pk in foos_of.get(user.pk, [])],
+        }
+
+    return {
+        "password": PASSWORD,
+        "owner": describe(owner),
+        "star": describe(star),
+        "watchers": [describe(user) for user in crowd],
+    }
+
+
+def create_users(names: list[str]) -> list:
+    """The users, in the order of `names`, all with PASSWORD (hashed once: one hash, shared)."""
+    from django.contrib.auth.hashers import make_password
+
+    from api.models import User
+
+    password = make_password(PASSWORD)
+    User.objects.bulk_create(
+        User(username=name, email=f"{name}@example.com", password=password, first_name=name)
+        for name in names
+    )
+    users = {user.username: user for user in User.objects.filter(username__in=names)}
+    return [users[name] for name in names]
+
+
+def create_foos(owner, crowd: list, foos: int) -> dict[int, list[int]]:
+    """The fan-out Foo of `owner`, and `foos` Foos for each of the crowd: their pks by owner."""
+    from api.models import Foo
+
+    Foo.objects.bulk_create(
+        [Foo(bar="fan-out", owner=owner)]
+        + [
+            Foo(bar=f"{user.username}-{index}", owner=user)
+            for user in crowd
+            for index in range(foos)
+        ]
+    )
+    foos_of: dict[int, list[int]] = {}
+    for pk, owner_id in Foo.objects.order_by("pk").values_list("pk", "owner_id"):
+        foos_of.setdefault(owner_id, []).append(pk)
+    return foos_of
+
+
+def create_sessions(users: list, sessions: int) -> dict[int, list[str]]:
+    """`sessions` logged-in sessions for each user, written as `login()` writes them: their
+    keys by user pk."""
     from importlib import import_module
 
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.auth.hashers import make_password
     from django.contrib.sessions.models import Session
-    from django.core.management import call_command
-    from django.db import transaction
     from django.utils import timezone
     from django.utils.crypto import get_random_string
-
-    from api import hashids
-    from api.models import Foo, User
 
     store_class = import_module(settings.SESSION_ENGINE).SessionStore
     expires = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
@@ -51,50 +114,9 @@ def seed(watchers: int, foos: int, sessions: int, fresh: bool = False) -> dict:
             expire_date=expires,
         )
 
-    call_command("migrate", interactive=False, verbosity=0)
-    if not fresh:
-        # Truncates every table without signals: no events for a world being rebuilt.
-        call_command("flush", interactive=False, verbosity=0)
-    password = make_password(PASSWORD)  # one hash, shared: every user logs in with PASSWORD
-    names = ["bench_owner", "bench_star"] + [f"w{index:05d}" for index in range(watchers)]
-    with transaction.atomic():
-        User.objects.bulk_create(
-            User(username=name, email=f"{name}@example.com", password=password, first_name=name)
-            for name in names
-        )
-        users = {user.username: user for user in User.objects.filter(username__in=names)}
-        owner, star = users["bench_owner"], users["bench_star"]
-        crowd = [users[name] for name in names[2:]]
-        Foo.objects.bulk_create(
-            [Foo(bar="fan-out", owner=owner)]
-            + [
-                Foo(bar=f"{user.username}-{index}", owner=user)
-                for user in crowd
-                for index in range(foos)
-            ]
-        )
-        foos_of: dict[int, list[int]] = {}
-        for pk, owner_id in Foo.objects.order_by("pk").values_list("pk", "owner_id"):
-            foos_of.setdefault(owner_id, []).append(pk)
-        rows = {
-            user.pk: [session_for(user) for _ in range(sessions)] for user in [owner, star, *crowd]
-        }
-        Session.objects.bulk_create(row for user_rows in rows.values() for row in user_rows)
-
-    def describe(user) -> dict:
-        return {
-            "username": user.username,
-            "id": hashids.encode(User, user.pk),
-            "sessions": [row.session_key for row in rows[user.pk]],
-            "foos": [hashids.encode(Foo, pk) for pk in foos_of.get(user.pk, [])],
-        }
-
-    return {
-        "password": PASSWORD,
-        "owner": describe(owner),
-        "star": describe(star),
-        "watchers": [describe(user) for user in crowd],
-    }
+    rows = {user.pk: [session_for(user) for _ in range(sessions)] for user in users}
+    Session.objects.bulk_create(row for user_rows in rows.values() for row in user_rows)
+    return {pk: [row.session_key for row in user_rows] for pk, user_rows in rows.items()}
 
 
 def main(argv=None) -> None:

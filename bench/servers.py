@@ -6,20 +6,15 @@ Origin). Its process is measured from /proc: CPU time (utime + stime, all thread
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from bench.config import ROOT, Options
+from harness.processes import Server, daphne_command, environment, free_port
 
-PYTHON = sys.executable
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -35,12 +30,6 @@ def cpu_seconds(pid: int) -> float:
 def rss_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/statm") as statm:
         return int(statm.read().split()[1]) * PAGE_SIZE
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def machine_busy_seconds() -> float:
@@ -110,23 +99,16 @@ class Meter:
         }
 
 
-def clean_env() -> dict:
-    """The environment of every process the benchmark starts: without Django's settings module
-    and without coverage's subprocess measurement (a traced server would measure the tracer)."""
-    return {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "COVERAGE_PROCESS_"))
-    }
-
-
 def backend_env(backend: str, options: Options) -> dict:
-    """The environment of our server and of the processes that share its storage."""
-    env = clean_env()
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    env.update(
-        DEBUG="0", SECRET_KEY="bench", HASHIDS_SALT="bench", SECURE_COOKIES="0", LOG_LEVEL="WARNING"
+    """The environment of our server and of the processes that share its storage: none of the
+    caller's settings, and no coverage measurement (a traced server would measure the tracer)."""
+    env = environment(
+        traced=False,
+        DEBUG="0",
+        SECRET_KEY="bench",
+        HASHIDS_SALT="bench",
+        SECURE_COOKIES="0",
+        LOG_LEVEL="WARNING",
     )
     if backend == "sqlite-memory":
         env["DATABASE_URL"] = f"sqlite:///{options.sqlite_path}"
@@ -181,7 +163,7 @@ def seed_world(backend: str, options: Options, fresh: bool) -> dict:
     """Migrates and fills the database (bench.seed); the world's users, ids and sessions."""
     result = subprocess.run(
         [
-            PYTHON,
+            sys.executable,
             "-m",
             "bench.seed",
             "--watchers",
@@ -201,23 +183,30 @@ def seed_world(backend: str, options: Options, fresh: bool) -> dict:
     return json.loads(result.stdout)
 
 
-@dataclass
-class Target:
-    """One server under test."""
+class Target(Server):
+    """One server under test: its WebSocket on `port`, its HTTP API on `http_port` (the same
+    port but for the websockets floor)."""
 
-    name: str  # "ours/sqlite-memory", "floor-channels/memory", "floor-websockets"
-    kind: str  # "ours" or "floor"
-    layer: str  # the channel layer it is compared with: "memory", "redis" or "none"
-    command: list[str]
-    env: dict
-    port: int
-    http_port: int
-    log_path: Path
-    process: subprocess.Popen | None = field(default=None, repr=False)
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        layer: str,
+        command: list[str],
+        env: dict,
+        *,
+        port: int,
+        http_port: int,
+        log_path: Path,
+    ):
+        super().__init__(name, command, env, http_port, log_path)
+        self.kind = kind  # "ours" or "floor"
+        self.layer = layer  # the channel layer it is compared with: "memory", "redis" or "none"
+        self.port = port
 
     @property
     def http(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        return self.url
 
     @property
     def ws(self) -> str:
@@ -231,61 +220,14 @@ class Target:
     def pid(self) -> int:
         return self.process.pid
 
-    def start(self, timeout: float = 60.0) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 (the child holds it until it exits)
-        self.process = subprocess.Popen(
-            self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited at start; see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{self.http}/api/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (OSError, urllib.error.URLError):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(
-            f"{self.name} did not answer /api/health in {timeout} s; see {self.log_path}"
-        )
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
 
 def ours(backend: str, options: Options, log_dir: Path) -> Target:
     port = free_port()
     return Target(
-        name=f"ours/{backend}",
+        f"ours/{backend}",
         kind="ours",
         layer="memory" if backend == "sqlite-memory" else "redis",
-        command=[
-            str(Path(PYTHON).parent / "daphne"),
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "backend.asgi:application",
-        ],
+        command=daphne_command(port),
         env=backend_env(backend, options),
         port=port,
         http_port=port,
@@ -300,17 +242,10 @@ def floor_channels(layer: str, options: Options, log_dir: Path) -> Target:
     if layer == "redis":
         env["REDIS_URL"] = options.redis_url
     return Target(
-        name=f"floor-channels/{layer}",
+        f"floor-channels/{layer}",
         kind="floor",
         layer=layer,
-        command=[
-            str(Path(PYTHON).parent / "daphne"),
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "bench.floors.channels_floor:application",
-        ],
+        command=daphne_command(port, application="bench.floors.channels_floor:application"),
         env=env,
         port=port,
         http_port=port,
@@ -320,21 +255,15 @@ def floor_channels(layer: str, options: Options, log_dir: Path) -> Target:
 
 def floor_websockets(options: Options, log_dir: Path) -> Target:
     port, http_port = free_port(), free_port()
-    env = backend_env("sqlite-memory", options)
     return Target(
-        name="floor-websockets",
+        "floor-websockets",
         kind="floor",
         layer="none",
         command=[
-            PYTHON,
-            "-m",
-            "bench.floors.websockets_floor",
-            "--port",
-            str(port),
-            "--http-port",
-            str(http_port),
+            *[sys.executable, "-m", "bench.floors.websockets_floor"],
+            *["--port", str(port), "--http-port", str(http_port)],
         ],
-        env=env,
+        env=backend_env("sqlite-memory", options),
         port=port,
         http_port=http_port,
         log_path=log_dir / "floor-websockets.log",

@@ -1,10 +1,11 @@
 """Our settings with Channels Redis' pub/sub layer instead of the list-based one (BENCH_BACKENDS=
-postgres-redis-pubsub): the hub's one membership per process maps onto one Redis SUBSCRIBE."""
+postgres-redis-pubsub): the hub's one membership per process maps onto one Redis SUBSCRIBE. Same
+Redis hosts as ours, taken from its settings."""
 
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
 from backend.settings import *  # noqa: F403
-from backend.settings import REDIS_URL
+from backend.settings import CHANNEL_LAYERS as LIST_LAYERS
 
 
 class PubSubChannelLayer(RedisPubSubChannelLayer):
@@ -24,6 +25,11 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "bench.settings_pubsub.PubSubChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_connect_timeout": 5}]},
+        "CONFIG": {
+            "hosts": [
+                {"address": host["address"], "socket_connect_timeout": 5}
+                for host in LIST_LAYERS["default"]["CONFIG"]["hosts"]
+            ]
+        },
     }
 }

@@ -2,48 +2,20 @@
 another environment, or start Django against services it cannot reach."""
 
 import json
-import os
 import subprocess
 import sys
 
 from django.conf import settings
 
-# The environment variables backend/settings.py reads (and every JOBS_* and REALTIME_*): a
-# child starts from none of them.
-SETTINGS_VARIABLES = {
-    "DJANGO_SETTINGS_MODULE",
-    "DEBUG",
-    "SECRET_KEY",
-    "ALLOWED_HOSTS",
-    "CSRF_TRUSTED_ORIGINS",
-    "DATABASE_URL",
-    "DATABASE_POOL_MIN_SIZE",
-    "DATABASE_POOL_MAX_SIZE",
-    "DATABASE_POOL_TIMEOUT",
-    "REDIS_URL",
-    "SECURE_COOKIES",
-    "SECURE_SSL_REDIRECT",
-    "MAX_REQUEST_BYTES",
-    "IMPORT_MAX_REQUEST_BYTES",
-    "HASHIDS_SALT",
-    "LOG_LEVEL",
-    "METRICS_TOKEN",
-}
+from harness.processes import environment
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
-    """Runs `code` in the project's interpreter with `env` over a settings-free environment.
-
-    The rest of the environment is kept: coverage follows the child through it.
-    """
-    inherited = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in SETTINGS_VARIABLES and not name.startswith(("JOBS_", "REALTIME_"))
-    }
+    """Runs `code` in the project's interpreter with `env` over a settings-free environment
+    (coverage follows the child through the rest of it)."""
     return subprocess.run(
         [sys.executable, "-c", code],
-        env={**inherited, **env},
+        env=environment(**env),
         cwd=settings.BASE_DIR,
         capture_output=True,
         text=True,

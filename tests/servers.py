@@ -3,23 +3,26 @@
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 import redis
 from django.conf import settings
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parent.parent
-START_TIMEOUT = 30
+from harness.processes import (
+    ROOT,
+    START_TIMEOUT,
+    Server,
+    daphne_command,
+    environment,
+    free_port,
+    get,
+    wait_until,
+)
 
 
 def database_url() -> str:
@@ -31,95 +34,34 @@ def database_url() -> str:
 
 
 def child_environment(**extra) -> dict:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "backend.settings",
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "SECRET_KEY": settings.SECRET_KEY,
-        "HASHIDS_SALT": settings.HASHIDS_SALT,
-        "SECURE_COOKIES": "0",
-        **extra,
-    }
-    return env
+    """The environment of a child process on this test's database, channel layer and secrets."""
+    return environment(
+        **{
+            "DJANGO_SETTINGS_MODULE": "backend.settings",
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "SECRET_KEY": settings.SECRET_KEY,
+            "HASHIDS_SALT": settings.HASHIDS_SALT,
+            "SECURE_COOKIES": "0",
+            **extra,
+        }
+    )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(what: str, ready, process: subprocess.Popen) -> None:
-    """Polls `ready()` until it is true, failing if `process` exits or START_TIMEOUT passes."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while not ready():
-        assert process.poll() is None, f"{what} exited during start-up"
-        assert time.monotonic() < deadline, f"{what} did not come up in time"
-        time.sleep(0.1)
-
-
-def get(url: str) -> tuple[int, dict] | None:
-    """The status and headers of a GET, None when nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status, response.headers
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers
-    except OSError:
-        return None
-
-
-class Daphne:
-    """A Daphne process serving the project on 127.0.0.1; `options` are more of Daphne's, and
-    `stop()` returns what it logged.
-
-    Its output goes to a file rather than a pipe, which would block the server once full."""
+class Daphne(Server):
+    """A Daphne process serving the project on 127.0.0.1, up when constructed; `options` are more
+    of Daphne's, and `stop()` returns what it logged."""
 
     def __init__(self, *options: str, **env):
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        # Open for the server's life: `stop()` closes it.
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115
-        self.process = self.start(child_environment(**env), options)
-        self.wait_until_healthy()
-
-    def start(self, env: dict, options: tuple[str, ...]) -> subprocess.Popen:
-        return subprocess.Popen(
-            [
-                *[sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)],
-                *options,
-                "backend.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_until_healthy(self) -> None:
-        try:
-            wait_until(
-                "daphne", lambda: (get(f"{self.url}/api/health") or [0])[0] == 200, self.process
-            )
-        except AssertionError as error:
-            raise AssertionError(f"{error}:\n{self.output()}") from None
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
+        command = daphne_command(self.port, *options)
+        super().__init__("daphne", command, child_environment(**env), self.port)
+        self.start()
 
     def kill(self) -> None:
         """A crash: SIGKILL, no goodbye to its sockets (`stop()` still returns the log)."""
         self.process.kill()
         self.process.wait(timeout=START_TIMEOUT)
-
-    def stop(self) -> str:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=START_TIMEOUT)
-        output = self.output()
-        self.log.close()
-        return output
 
 
 class Worker:
@@ -208,7 +150,7 @@ class HAProxy:
         servers = {f"WEB_{number}": f"127.0.0.1:{web.port}" for number, web in enumerate(webs, 1)}
         self.process = subprocess.Popen(
             ["haproxy", "-db", "-f", self.CONFIG],
-            env={**os.environ, "PORT": str(self.port), **servers},
+            env=environment(PORT=str(self.port), **servers),
             stdout=subprocess.DEVNULL,
         )
         assert served_by(self.url, len(webs)) == {"web1", "web2", "web3"}
@@ -258,11 +200,11 @@ class MakeRun(Daphne):
     """`make run` as a user starts it in a terminal: in a process group of its own, which Ctrl-C
     signals as a whole, its output (every process's, prefixed by honcho) in `output()`."""
 
-    def start(self, env: dict, options: tuple[str, ...]) -> subprocess.Popen:
+    def spawn(self) -> subprocess.Popen:
         return subprocess.Popen(
             ["make", "--no-print-directory", "run"],
             cwd=ROOT,
-            env={**env, "PORT": str(self.port)},
+            env={**self.env, "PORT": str(self.port)},
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

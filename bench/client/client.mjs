@@ -1,148 +1,25 @@
 // Load client of the realtime benchmark, driven by bench/run.py.
 //
 // One command per line of JSON on stdin, one answer per line of JSON on stdout (the protocol is
-// described in bench/clients.py, and bench/pyclient.py speaks it too). Times are milliseconds
-// from performance.now(); an update is matched to its events by model, public id and version.
+// described in bench/clients.py). Times are milliseconds from performance.now(); an update is
+// matched to its events by model, public id and version.
 
-import http from "node:http";
-import { performance } from "node:perf_hooks";
 import readline from "node:readline";
 import WebSocket from "ws";
+import {
+  counters,
+  errorSamples,
+  hooks,
+  onMessage,
+  record,
+  sockets,
+  subscribers,
+  updates,
+  versions,
+} from "./deliveries.mjs";
+import { csrf, login, now, patch } from "./http.mjs";
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-const run = Math.random().toString(36).slice(2, 8);
-let seq = 0;
-
-const sockets = new Set();
-const subscribers = new Map(); // "model|id" -> sockets subscribed
-const versions = new Map(); // "model|id" -> last version seen (snapshot or event)
-const updates = new Map(); // "model|id|version" -> deliveries of that update
-const counters = {
-  messages: 0,
-  errors: 0,
-  wrong_representation: 0,
-  over_delivered: 0,
-  unexpected: 0,
-  closed: 0,
-};
-const errorSamples = [];
-let onDelivery = null; // the running command's hook: (record) => void
-let probeCounts = null; // during `probe`: deliveries by the representation a socket expects
-let keepArrivals = false;
-
-const now = () => performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function record(key) {
-  let rec = updates.get(key);
-  if (rec === undefined) {
-    const object = key.slice(0, key.lastIndexOf("|"));
-    rec = { key, expected: subscribers.get(object) || 0, n: 0, first: 0, last: 0, arrivals: null };
-    if (keepArrivals) rec.arrivals = [];
-    updates.set(key, rec);
-  }
-  return rec;
-}
-
-function onMessage(socket, data) {
-  const t = now();
-  counters.messages += 1;
-  const message = JSON.parse(data);
-  const type = message.type;
-  if (type === "SUBSCRIBED") {
-    const object = `${message.payload.model}|${message.payload.id}`;
-    versions.set(object, Math.max(versions.get(object) || 0, message.payload.version));
-    const waiter = socket.waiting.get(message.meta.request_id);
-    if (waiter) {
-      socket.waiting.delete(message.meta.request_id);
-      waiter.resolve();
-    }
-  } else if (type.startsWith("UPDATE_")) {
-    const meta = message.meta;
-    const object = `${meta.model}|${meta.id}`;
-    if (meta.version > (versions.get(object) || 0)) versions.set(object, meta.version);
-    if (socket.full !== null && meta.model === "api.User" && "email" in message.payload !== socket.full) {
-      counters.wrong_representation += 1;
-    }
-    if (probeCounts) probeCounts[String(socket.full)] = (probeCounts[String(socket.full)] || 0) + 1;
-    const rec = record(`${object}|${meta.version}`);
-    rec.n += 1;
-    if (rec.n === 1) rec.first = t;
-    rec.last = t;
-    if (rec.n > rec.expected && rec.expected > 0) counters.over_delivered += 1;
-    if (rec.arrivals) rec.arrivals.push(t);
-    if (onDelivery) onDelivery(rec);
-  } else if (type === "ERROR") {
-    counters.errors += 1;
-    if (errorSamples.length < 5) errorSamples.push(message.payload);
-    const waiter = socket.waiting.get(message.meta.request_id);
-    if (waiter) {
-      socket.waiting.delete(message.meta.request_id);
-      waiter.reject(new Error(`${message.payload.code}: ${message.payload.detail}`));
-    }
-  } else {
-    counters.unexpected += 1;
-  }
-}
-
-function request(base, method, path, { cookie, csrftoken, body } = {}) {
-  const payload = body === undefined ? null : Buffer.from(JSON.stringify(body));
-  const headers = { Accept: "application/json" };
-  if (cookie) headers.Cookie = cookie;
-  if (csrftoken) headers["X-CSRFToken"] = csrftoken;
-  if (payload) {
-    headers["Content-Type"] = "application/json";
-    headers["Content-Length"] = payload.length;
-  }
-  return new Promise((resolve, reject) => {
-    const t0 = now();
-    const req = http.request(new URL(path, base), { method, headers, agent }, (res) => {
-      const chunks = [];
-      res.on("data", (chunk) => chunks.push(chunk));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString();
-        resolve({
-          status: res.statusCode,
-          headers: res.headers,
-          json: text && res.headers["content-type"]?.includes("json") ? JSON.parse(text) : null,
-          sent: t0,
-          received: now(),
-        });
-      });
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    if (payload) req.write(payload);
-    req.end();
-  });
-}
-
-function cookies(response) {
-  const jar = {};
-  for (const line of response.headers["set-cookie"] || []) {
-    const [pair] = line.split(";");
-    const index = pair.indexOf("=");
-    jar[pair.slice(0, index).trim()] = pair.slice(index + 1).trim();
-  }
-  return jar;
-}
-
-async function csrf({ http: base }) {
-  const response = await request(base, "GET", "/api/auth/csrf");
-  return { csrftoken: cookies(response).csrftoken };
-}
-
-async function login({ http: base, username, password }) {
-  const { csrftoken } = await csrf({ http: base });
-  const response = await request(base, "POST", "/api/auth/login", {
-    cookie: `csrftoken=${csrftoken}`,
-    csrftoken,
-    body: { username, password },
-  });
-  if (response.status !== 200) throw new Error(`login of ${username}: HTTP ${response.status}`);
-  const jar = cookies(response);
-  return { sessionid: jar.sessionid, csrftoken: jar.csrftoken || csrftoken, user: response.json };
-}
 
 function openSocket(url, origin, spec, confirm) {
   return new Promise((resolve, reject) => {
@@ -225,28 +102,19 @@ async function close() {
   return { closed: closing.length };
 }
 
-function patch(base, target) {
-  seq += 1;
-  return request(base, "PATCH", target.path, {
-    cookie: target.cookie,
-    csrftoken: target.csrftoken,
-    body: { [target.field]: `${run}-${seq}` },
-  });
-}
-
 // Waits until `rec` has all its deliveries, or `timeout` ms pass; true if complete.
 function complete(key, timeout) {
   const rec = record(key);
   if (rec.n >= rec.expected) return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
-      onDelivery = null;
+      hooks.onDelivery = null;
       resolve(false);
     }, timeout);
-    onDelivery = (delivered) => {
+    hooks.onDelivery = (delivered) => {
       if (delivered === rec && rec.n >= rec.expected) {
         clearTimeout(timer);
-        onDelivery = null;
+        hooks.onDelivery = null;
         resolve(true);
       }
     };
@@ -316,7 +184,7 @@ async function inflight({ http: base, target, inflight: depth = 20, seconds = 5,
       if (response.status !== 200) failed();
     }, failed);
   };
-  onDelivery = () => {
+  hooks.onDelivery = () => {
     out.deliveries += 1;
     lastProgress = now();
     while (out.deliveries >= (out.completed + 1) * expected) {
@@ -335,7 +203,7 @@ async function inflight({ http: base, target, inflight: depth = 20, seconds = 5,
   }, 100);
   await done;
   clearInterval(watchdog);
-  onDelivery = null;
+  hooks.onDelivery = null;
   updates.clear();
   out.seconds = (finished - started) / 1000;
   return out;
@@ -345,23 +213,48 @@ async function inflight({ http: base, target, inflight: depth = 20, seconds = 5,
 // ms for the last events. Latencies are kept per delivery.
 async function rate({ http: base, targets, rate: perSecond, seconds, drain = 5000, max_inflight = 2000 }) {
   updates.clear();
-  keepArrivals = true;
-  const out = {
-    sent: 0,
-    responded: 0,
-    skipped: 0,
-    http_errors: 0,
-    completed: 0,
-    deliveries: 0,
-    expected_deliveries: 0,
-    resp: [],
-    lat_resp: [],
-    lat_send: [],
+  hooks.keepArrivals = true;
+  const load = openLoop(base);
+  const { out } = load;
+  hooks.onDelivery = (rec) => {
+    out.deliveries += 1;
+    if (rec.n >= rec.expected) load.settle(rec.key);
   };
-  const pending = new Map(); // key -> {sent, received}
-  const settle = (key) => {
+  const order = targets.map((_, index) => index).sort(() => Math.random() - 0.5);
+  const started = now();
+  const interval = 1000 / perSecond;
+  while (now() - started < seconds * 1000) {
+    const due = Math.floor((now() - started) / interval) + 1;
+    while (out.sent + out.skipped < due) {
+      if (load.inFlight >= max_inflight) {
+        out.skipped += 1;
+        continue;
+      }
+      load.send(targets[order[(out.sent + out.skipped) % order.length]]);
+    }
+    await sleep(Math.max(0, Math.min(interval, started + (out.sent + out.skipped) * interval - now())));
+  }
+  out.send_seconds = (now() - started) / 1000;
+  const deadline = now() + drain;
+  while ((load.inFlight > 0 || load.pending.size > 0) && now() < deadline) await sleep(20);
+  out.seconds = (now() - started) / 1000;
+  out.incomplete = load.pending.size;
+  out.unanswered = load.inFlight;
+  hooks.onDelivery = null;
+  hooks.keepArrivals = false;
+  updates.clear();
+  return out;
+}
+
+// The PATCHes of a `rate` run: what they count, those unanswered (`inFlight`), and those answered
+// whose events are not all in yet (`pending`, key -> {sent, received}).
+function openLoop(base) {
+  const counts = { sent: 0, responded: 0, skipped: 0, http_errors: 0, completed: 0, deliveries: 0 };
+  const out = { ...counts, expected_deliveries: 0, resp: [], lat_resp: [], lat_send: [] };
+  const load = { out, pending: new Map(), inFlight: 0 };
+  load.settle = (key) => {
     const rec = updates.get(key);
-    const timing = pending.get(key);
+    const timing = load.pending.get(key);
     if (!rec || !timing || rec.n < rec.expected) return;
     for (const t of rec.arrivals) {
       out.lat_resp.push(t - timing.received);
@@ -369,70 +262,44 @@ async function rate({ http: base, targets, rate: perSecond, seconds, drain = 500
     }
     out.completed += 1;
     updates.delete(key);
-    pending.delete(key);
+    load.pending.delete(key);
   };
-  onDelivery = (rec) => {
-    out.deliveries += 1;
-    if (rec.n >= rec.expected) settle(rec.key);
-  };
-  let inFlight = 0;
-  const order = targets.map((_, index) => index).sort(() => Math.random() - 0.5);
-  const started = now();
-  const interval = 1000 / perSecond;
-  while (now() - started < seconds * 1000) {
-    const due = Math.floor((now() - started) / interval) + 1;
-    while (out.sent + out.skipped < due) {
-      if (inFlight >= max_inflight) {
-        out.skipped += 1;
-        continue;
-      }
-      const target = targets[order[(out.sent + out.skipped) % order.length]];
-      out.sent += 1;
-      inFlight += 1;
-      patch(base, target).then(
-        (response) => {
-          inFlight -= 1;
-          if (response.status !== 200 || response.json?.version === undefined) {
-            out.http_errors += 1;
-            return;
-          }
-          out.responded += 1;
-          out.resp.push(response.received - response.sent);
-          const key = `${target.model}|${target.id}|${response.json.version}`;
-          const rec = record(key);
-          out.expected_deliveries += rec.expected;
-          pending.set(key, { sent: response.sent, received: response.received });
-          settle(key);
-        },
-        () => {
-          inFlight -= 1;
-          out.http_errors += 1;
-        },
-      );
+  const answered = (target, response) => {
+    load.inFlight -= 1;
+    if (response.status !== 200 || response.json?.version === undefined) {
+      out.http_errors += 1;
+      return;
     }
-    await sleep(Math.max(0, Math.min(interval, started + (out.sent + out.skipped) * interval - now())));
-  }
-  out.send_seconds = (now() - started) / 1000;
-  const deadline = now() + drain;
-  while ((inFlight > 0 || pending.size > 0) && now() < deadline) await sleep(20);
-  out.seconds = (now() - started) / 1000;
-  out.incomplete = pending.size;
-  out.unanswered = inFlight;
-  onDelivery = null;
-  keepArrivals = false;
-  updates.clear();
-  return out;
+    out.responded += 1;
+    out.resp.push(response.received - response.sent);
+    const key = `${target.model}|${target.id}|${response.json.version}`;
+    out.expected_deliveries += record(key).expected;
+    load.pending.set(key, { sent: response.sent, received: response.received });
+    load.settle(key);
+  };
+  load.send = (target) => {
+    out.sent += 1;
+    load.inFlight += 1;
+    patch(base, target).then(
+      (response) => answered(target, response),
+      () => {
+        load.inFlight -= 1;
+        out.http_errors += 1;
+      },
+    );
+  };
+  return load;
 }
 
 // One update, then `wait` ms: which sockets it reached, by the representation they expect
 // (a change a representation does not show may be sent to nobody in its audience).
 async function probe({ http: base, target, wait = 1000 }) {
   updates.clear();
-  probeCounts = {};
+  hooks.probeCounts = {};
   const response = await patch(base, target);
   await sleep(wait);
-  const out = { status: response.status, by_full: probeCounts };
-  probeCounts = null;
+  const out = { status: response.status, by_full: hooks.probeCounts };
+  hooks.probeCounts = null;
   updates.clear();
   return out;
 }

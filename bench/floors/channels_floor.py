@@ -2,55 +2,29 @@
 
 Every socket adds its own channel to the group of each object it follows; a PATCH is one
 `group_send`, which the layer turns into one message per socket, each dispatched to its consumer.
-No database, no auth, no access checks. Same layer as ours: in memory, or Redis when REDIS_URL is
-set (same options as backend/settings.py).
+No database, no auth, no access checks. Same layer as ours: CHANNEL_LAYERS is backend/settings.py's
+own (in memory, or Redis when REDIS_URL is set), read from that module so the two cannot drift.
 
     daphne -p PORT bench.floors.channels_floor:application
 """
 
 import json
-import os
 
 import django
 from django.conf import settings
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+from backend import settings as ours
 
 if not settings.configured:
-    settings.configure(
-        INSTALLED_APPS=["channels"],
-        CHANNEL_LAYERS={
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {
-                    "hosts": [
-                        {
-                            "address": REDIS_URL,
-                            "socket_timeout": 30,
-                            "socket_connect_timeout": 5,
-                            "max_connections": 1000,
-                        }
-                    ],
-                    "capacity": 10_000,
-                },
-            }
-        }
-        if REDIS_URL
-        else {
-            "default": {
-                "BACKEND": "channels.layers.InMemoryChannelLayer",
-                "CONFIG": {"capacity": 10_000},
-            }
-        },
-    )
+    settings.configure(INSTALLED_APPS=["channels"], CHANNEL_LAYERS=ours.CHANNEL_LAYERS)
     django.setup()
 
-from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
-from channels.layers import get_channel_layer  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.urls import path  # noqa: E402
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.routing import ProtocolTypeRouter, URLRouter
+from django.urls import path
 
-from bench.floors import protocol  # noqa: E402
+from bench.floors import protocol
 
 objects = protocol.Objects()
 

@@ -36,7 +36,7 @@ const NO_RECONNECTION_WITHIN = 4_000
 // Whatever happens, the run ends: a hung browser or server cannot keep it (or CI) waiting.
 const deadline = setTimeout(() => {
   console.error('e2e: the scenario did not finish in 4 minutes; giving up.')
-  backend?.process?.kill('SIGKILL')
+  backend?.killNow()
   process.exit(1)
 }, 240_000)
 deadline.unref()
@@ -58,7 +58,7 @@ before(async () => {
   mkdirSync(OUTPUT, { recursive: true })
   directory = mkdtempSync(join(tmpdir(), 'realtime-e2e-'))
   backend = new Backend({ directory, log: join(OUTPUT, 'daphne.log') })
-  process.on('exit', () => backend.process?.kill('SIGKILL'))
+  process.on('exit', () => backend.killNow())
   await backend.manage('migrate', '--noinput', '-v', '0')
   fooId = await seed(backend)
   ;[giftId, bobId] = JSON.parse(

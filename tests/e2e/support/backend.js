@@ -2,18 +2,20 @@
  * The real server: Daphne from the project's venv, on a SQLite file of the test's own and the
  * in-memory channel layer, as `make run` starts it. It can be killed and started again on the
  * same port and database, as a crashed and restarted process would be.
+ *
+ * Started through the launcher the Python tests and the benchmark use (`python -m
+ * harness.daphne`, harness/processes.py), which answers once /api/health does.
  */
 
 import { execFile, spawn } from 'node:child_process'
-import { openSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { once } from 'node:events'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 export const BIN = join(ROOT, '.venv', 'bin')
-const READY_TIMEOUT = 30_000
 
 export class Backend {
   constructor({ directory, log }) {
@@ -27,6 +29,7 @@ export class Backend {
     }
     this.log = log
     this.process = null
+    this.pid = null
   }
 
   get url() {
@@ -44,31 +47,37 @@ export class Backend {
   }
 
   async start() {
-    this.port ??= await freePort()
-    const output = openSync(this.log, 'a')
-    const daphne = spawn(
-      join(BIN, 'daphne'),
-      ['-b', '127.0.0.1', '-p', String(this.port), 'backend.asgi:application'],
-      { cwd: ROOT, env: this.env, stdio: ['ignore', output, output] },
-    )
-    this.process = daphne
-    const exited = new Promise((resolve) => daphne.once('exit', resolve))
-    this.exited = exited
-    const deadline = Date.now() + READY_TIMEOUT
-    while (Date.now() < deadline) {
-      const code = await Promise.race([exited, sleep(100).then(() => undefined)])
-      if (code !== undefined) throw new Error(`Daphne exited with ${code}; see ${this.log}`)
-      if (await healthy(this.url)) return
-    }
-    throw new Error(`Daphne did not answer /api/health in ${READY_TIMEOUT} ms; see ${this.log}`)
+    const args = ['-m', 'harness.daphne', '--log', this.log]
+    if (this.port) args.push('--port', String(this.port))
+    const launcher = spawn(join(BIN, 'python'), args, {
+      cwd: ROOT,
+      env: this.env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    this.process = launcher
+    this.exited = once(launcher, 'exit')
+    const [ready] = await Promise.race([
+      once(createInterface({ input: launcher.stdout }), 'line'),
+      this.exited.then(([code]) => {
+        throw new Error(`Daphne did not start (launcher exit ${code}); see ${this.log}`)
+      }),
+    ])
+    ;({ port: this.port, pid: this.pid } = JSON.parse(ready))
   }
 
   /** Kills the server outright (SIGKILL: no goodbye to the sockets, as in a crash). */
   async kill() {
     if (!this.process) return
-    this.process.kill('SIGKILL')
-    await this.exited
+    this.killNow()
+    await this.exited // the launcher exits once Daphne has
     this.process = null
+    this.pid = null
+  }
+
+  /** The same, without waiting: for exit handlers, which cannot. Before Daphne is up, the
+   * launcher is killed instead. */
+  killNow() {
+    if (this.process) process.kill(this.pid ?? this.process.pid, 'SIGKILL')
   }
 }
 
@@ -80,26 +89,6 @@ export async function manage(env, ...args) {
     timeout: 60_000,
   })
   return stdout.trim()
-}
-
-async function healthy(url) {
-  try {
-    const response = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(2_000) })
-    return response.ok
-  } catch {
-    return false
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))

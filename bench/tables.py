@@ -1,0 +1,211 @@
+"""The report's tables: one backend's figures against the floors (with the ratios), and the cost
+per change; numbers formatted for Markdown."""
+
+import math
+
+FLOOR_CHANNELS = {
+    "sqlite-memory": "floor-channels/memory",
+    "postgres-redis": "floor-channels/redis",
+    "postgres-redis-pubsub": "floor-channels/redis",
+}
+WEBSOCKETS = "floor-websockets"
+
+
+def dig(data, *keys):
+    for key in keys:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def number(value, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    return f"{value:.{digits}f}"
+
+
+def pair(summary) -> str:
+    if not summary or not summary.get("n"):
+        return "-"
+    return f"{number(summary['p50'])} / {number(summary['p99'])}"
+
+
+def ratio(ours, floor) -> str:
+    if ours is None or floor is None or floor <= 0 or ours <= 0:
+        return "-"
+    return f"{ours / floor:.1f}x"
+
+
+def ratio_pair(ours, floor) -> str:
+    if not ours or not floor or not ours.get("n") or not floor.get("n"):
+        return "-"
+    return f"{ratio(ours['p50'], floor['p50'])} / {ratio(ours['p99'], floor['p99'])}"
+
+
+class Figures:
+    """One backend's table: ours, its Channels floor and the websockets floor side by side, then
+    ours over each floor."""
+
+    def __init__(self, results: dict, backend: str):
+        targets = results["targets"]
+        self.ours = targets.get(f"ours/{backend}", {})
+        channels = targets.get(FLOOR_CHANNELS[backend], {})
+        self.columns = (self.ours, channels, targets.get(WEBSOCKETS, {}))
+        self.rows: list[list[str]] = []
+
+    def first(self, scenario: str) -> dict | None:
+        """A scenario's result from the first column that ran it (for its sizes)."""
+        return next(filter(None, (dig(target, scenario) for target in self.columns)), None)
+
+    def latency(self, label: str, *path: str, show_ratio: bool = True) -> None:
+        values = [dig(target, *path) for target in self.columns]
+        ratios = [ratio_pair(values[0], values[1]), ratio_pair(values[0], values[2])]
+        self.rows.append([label, *map(pair, values), *(ratios if show_ratio else ["", ""])])
+
+    def scalar(self, label: str, *path: str, digits: int = 2, show_ratio: bool = True) -> None:
+        values = [dig(target, *path) for target in self.columns]
+        ratios = (
+            [ratio(values[0], values[1]), ratio(values[0], values[2])] if show_ratio else ["", ""]
+        )
+        self.rows.append([label, *(number(v, digits) for v in values), *ratios])
+
+
+def rows_for(results: dict, backend: str) -> list[list[str]]:
+    """One backend's figures: ours, its channels floor, the websockets floor, and the ratios."""
+    figures = Figures(results, backend)
+    latency_rows(figures)
+    for kind, label in (("foo", "Foo, owner's sockets"), ("user", "User watched by N users")):
+        fanout_rows(figures, kind, label)
+    many_rows(figures)
+    memory_rows(figures)
+    return figures.rows
+
+
+def latency_rows(figures: Figures) -> None:
+    figures.latency(
+        "1. one update, p50 / p99 ms from PATCH response",
+        "latency",
+        "resp_to_event_ms",
+        show_ratio=False,
+    )
+    figures.latency("1. one update, p50 / p99 ms from PATCH send", "latency", "send_to_event_ms")
+
+
+def fanout_rows(figures: Figures, kind: str, label: str) -> None:
+    series = f"fanout_{kind}"
+    for n in sorted({int(n) for t in figures.columns for n in (t.get(series) or {})}):
+        prefix = f"2. {label}, N={n}"
+        receivers = dig(figures.ours, series, str(n), "receivers")
+        if receivers is not None and receivers != n:
+            prefix += f" (ours: the change reaches {receivers})"
+        path = (series, str(n))
+        figures.latency(
+            f"{prefix}: round p50 / p99 ms from response", *path, "round_ms", show_ratio=False
+        )
+        figures.latency(f"{prefix}: round p50 / p99 ms from send", *path, "round_from_send_ms")
+        figures.latency(f"{prefix}: PATCH response p50 / p99 ms", *path, "patch_ms")
+        depth = dig(figures.ours, *path, "throughput", "inflight") or 20
+        figures.scalar(
+            f"{prefix}: deliveries/s, {depth} in flight",
+            *path,
+            "throughput",
+            "deliveries_per_s",
+            digits=0,
+        )
+
+
+def many_rows(figures: Figures) -> None:
+    many = figures.first("many")
+    if not many:
+        return
+    each = many["subscriptions"] // many["sockets"]
+    prefix = f"3. {many['sockets']} sockets x {each} of {many['foos']} Foos"
+    rate = number(many["rate"], 0)
+    figures.latency(
+        f"{prefix}, {rate}/s: p50 / p99 ms from response", "many", "lat_resp_ms", show_ratio=False
+    )
+    figures.latency(f"{prefix}, {rate}/s: p50 / p99 ms from send", "many", "lat_send_ms")
+    figures.scalar(
+        f"{prefix}: achieved updates/s", "many", "achieved_rate", digits=0, show_ratio=False
+    )
+    figures.scalar(f"{prefix}: server CPU % of a core", "many", "server_cpu_pct", digits=0)
+    figures.scalar(
+        f"{prefix}: client CPU % of a core", "many", "client_cpu_pct", digits=0, show_ratio=False
+    )
+
+
+def memory_rows(figures: Figures) -> None:
+    memory = figures.first("memory")
+    if not memory:
+        return
+    values = [dig(target, "memory", "bytes_per_socket") for target in figures.columns]
+    kib = [None if v is None else v / 1024 for v in values]
+    figures.rows.append(
+        [
+            f"4. RSS per idle socket with {memory['subscriptions_per_socket']} "
+            f"subscriptions, KiB ({memory['sockets']} sockets)",
+            *(number(v, 1) for v in kib),
+            ratio(kib[0], kib[1]),
+            ratio(kib[0], kib[2]),
+        ]
+    )
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def cost_rows(results: dict) -> list[list[str]]:
+    rows = []
+    for backend, kinds in results.get("cost", {}).items():
+        for kind, by_n in kinds.items():
+            for n, measured in by_n.items():
+                save, patch = measured["save"], measured["patch"]
+                rows.append(
+                    [
+                        backend,
+                        "Foo" if kind == "foo" else "User",
+                        n,
+                        str(save["queries_change"]),
+                        str(save["queries_elsewhere"]),
+                        str(save["to_representation"]),
+                        str(save["serializer_instances"]),
+                        str(save["json_encodes"]),
+                        str(save["layer_group_sends"]),
+                        str(save["frames"]),
+                        str(patch["queries_change"] + patch["queries_elsewhere"]),
+                        str(patch["to_representation"]),
+                    ]
+                )
+    return rows
+
+
+HEADER = [
+    "figure",
+    "ours",
+    "Channels floor",
+    "websockets floor",
+    "ours ÷ Channels",
+    "ours ÷ websockets",
+]
+COST_HEADER = [
+    "backend",
+    "object",
+    "N",
+    "queries in save",
+    "queries elsewhere",
+    "to_representation",
+    "serializers built",
+    "JSON encodes",
+    "group_sends",
+    "frames",
+    "PATCH queries",
+    "PATCH to_representation",
+]
