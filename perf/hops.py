@@ -23,9 +23,8 @@ for name in ("SyncToAsync", "AsyncToSync"):
     original = cls.__call__
 
     def counted(self, *args, _original=original, _name=name, **kwargs):
-        calls[
-            f"{_name}: {getattr(self.func if hasattr(self, 'func') else self.awaitable, '__qualname__', '?')}"
-        ] += 1
+        target = self.func if hasattr(self, "func") else self.awaitable
+        calls[f"{_name}: {getattr(target, '__qualname__', '?')}"] += 1
         return _original(self, *args, **kwargs)
 
     cls.__call__ = counted

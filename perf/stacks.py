@@ -24,7 +24,9 @@ def main():
     args = parser.parse_args()
     inclusive, own = collections.Counter(), collections.Counter()
     total = 0
-    for line in open(args.path):
+    with open(args.path) as stacks:
+        lines = stacks.readlines()
+    for line in lines:
         stack, _, count = line.rstrip().rpartition(" ")
         frames = stack.split(";")
         leaf = frames[-1]
