@@ -17,6 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from realtime import hub
 from realtime.draining import draining
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,8 @@ READINESS_CHECKS = {
     "accepting": accepting,
     "database": database_ok,
     "channel_layer": channel_layer_ok,
+    # This process's hub hears every event (realtime.hub.receiving).
+    "hub": hub.receiving,
 }
 
 
