@@ -7,12 +7,17 @@ cookies) and authenticates from the session cookie.
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the apps loaded)
+from backend.handlers import ASGIHandler  # noqa: E402  (needs the apps loaded)
+
+# Django's handler, but one thread hop per request (backend/handlers.py says why).
+django_asgi_app = ASGIHandler()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 

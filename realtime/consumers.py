@@ -12,7 +12,7 @@ from realtime.conf import realtime_setting
 from realtime.draining import draining
 from realtime.hub import frame_for, get_hub
 from realtime.metrics import EVENTS_DELIVERED, SOCKETS_REFUSED, SUBSCRIPTIONS
-from realtime.serializers import SubscriptionSerializer
+from realtime.serializers import BatchItemSerializer, BatchSerializer, SubscriptionSerializer
 from realtime.sessions import get_watcher
 from realtime.sockets import open_sockets
 from realtime.throttling import TokenBucket
@@ -140,49 +140,92 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             raise errors.ParseError from None
         if not isinstance(content, dict):
             raise errors.Invalid("Send a JSON object.")
-        message = SubscriptionSerializer(data=content)
-        if not message.is_valid():
-            # Echo the request id when it is itself valid, so the client can match the error.
-            echoed = None if "request_id" in message.errors else content.get("request_id")
-            raise errors.Invalid(errors=message.errors, request_id=echoed)
-        return message.validated_data
+        if "subscribe" in content:
+            return self.parse_batch(content)
+        return validated(SubscriptionSerializer, content)
+
+    def parse_batch(self, content: dict) -> dict:
+        """A batch, whose items are each validated alone: an invalid one is answered with its
+        error, and the others are carried out."""
+        batch = validated(BatchSerializer, content)
+        # Each item costs the throttle what it would cost alone; the message took one already.
+        if not self.throttle.take(len(batch["subscribe"]) - 1):
+            raise errors.Throttled(request_id=batch.get("request_id"))
+        items = []
+        for item in batch["subscribe"]:
+            try:
+                items.append(validated(BatchItemSerializer, item))
+            except errors.Invalid as error:
+                items.append(error)
+        return {"action": "batch", "items": items, **batch}
 
     async def handle(self, request: dict) -> None:
-        """Carries out a valid request: subscribe (the default action) or unsubscribe."""
+        """Carries out a valid request: subscribe (the default action), a batch of
+        subscriptions, or unsubscribe."""
         if self.hub is None:
             raise errors.NotAuthenticated
         if request["action"] == "unsubscribe":
             return await self.unsubscribe(request)
-        await self.subscribe(request)
+        await self.subscribe(request["items"] if request["action"] == "batch" else [request])
 
-    async def subscribe(self, request):
-        model, pk, request_id = request["model"], request["pk"], request.get("request_id")
-        if pk is None:
-            return await self.follow(model, request_id)
-        group = notifications.group_name(model, pk)
-        if group not in self.subscriptions:
-            self.check_room()
-            # Join before reading, and hold back what arrives meanwhile: an event committed
-            # after the read is replayed, one committed before it is dropped as older.
-            self.subscriptions[group] = request["id"]
-            SUBSCRIPTIONS.inc()
-            self.pending[group] = []
-            await self.hub.join(group, self)
-        snapshot = await self.snapshot(model, pk)
+    async def subscribe(self, requests: list) -> None:
+        """Subscribes to each request (or answers its error), reading the snapshots of each
+        model's objects in one query, and answers each in order as if it had come alone."""
+        joined = [await self.join(request) for request in requests]
+        wanted: dict = {}
+        for request, outcome in zip(requests, joined, strict=True):
+            if outcome is not None and not isinstance(outcome, errors.SocketError):
+                wanted.setdefault(request["model"], set()).add(request["pk"])
+        snapshots = await self.snapshots(wanted) if wanted else {}
+        for request, outcome in zip(requests, joined, strict=True):
+            if isinstance(outcome, errors.SocketError):
+                await self.send_error(outcome, outcome.request_id)
+            elif outcome is None:
+                await self.answer(request, {"model": request["model"]._meta.label})
+            else:
+                await self.subscribed(request, outcome, snapshots.get(outcome))
+
+    async def join(self, request) -> str | errors.SocketError | None:
+        """Joins what `request` follows before its snapshot is read: the object's group (which
+        it returns), or the collection (None). Its error if it cannot."""
+        if isinstance(request, errors.SocketError):
+            return request
+        try:
+            if request["pk"] is None:
+                return await self.follow(request["model"])
+            group = notifications.group_name(request["model"], request["pk"])
+            if group not in self.subscriptions:
+                self.check_room()
+                # Join before reading, and hold back what arrives meanwhile: an event committed
+                # after the read is replayed, one committed before it is dropped as older.
+                self.subscriptions[group] = request["id"]
+                SUBSCRIPTIONS.inc()
+                self.pending[group] = []
+                await self.hub.join(group, self)
+        except errors.SocketError as error:
+            error.request_id = request.get("request_id")
+            return error
+        return group
+
+    async def subscribed(self, request, group: str, snapshot: dict | None) -> None:
+        """Answers a subscription to an object with its snapshot, or not_found."""
         if snapshot is None:
             self.pending.pop(group, None)
             await self.forget(group)
-            raise errors.NotFound
-        if request_id is not None:
-            await self.send_event("SUBSCRIBED", snapshot, {"request_id": request_id})
+            return await self.send_error(errors.NotFound(), request.get("request_id"))
+        await self.answer(request, snapshot)
         if group in self.pending:
             await self.release(group, after_version=snapshot["version"])
+
+    async def answer(self, request, payload: dict) -> None:
+        if "request_id" in request:
+            await self.send_event("SUBSCRIBED", payload, {"request_id": request["request_id"]})
 
     def check_room(self) -> None:
         if len(self.subscriptions) + len(self.collections) >= realtime_setting("MAX_SUBSCRIPTIONS"):
             raise errors.TooManySubscriptions
 
-    async def follow(self, model, request_id) -> None:
+    async def follow(self, model) -> None:
         """Follows a collection. Nothing to read: from the answer on, every change of an object
         the user sees, or saw, reaches the socket, so a list fetched after it converges with
         the events (README, "Collections")."""
@@ -192,8 +235,6 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             group = self.collections[label] = notifications.collection_group(model)
             if group is not None:
                 await self.hub.join(group, self)
-        if request_id is not None:
-            await self.send_event("SUBSCRIBED", {"model": label}, {"request_id": request_id})
 
     async def unsubscribe(self, request):
         model = request["model"]
@@ -264,17 +305,20 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=text)
 
     @database_sync_to_async
-    def snapshot(self, model, pk) -> dict | None:
-        instance = model.visible_to(self.scope["user"]).filter(pk=pk).first()
-        if instance is None:
-            return None
-        representation = instance.representation_for(self.user_pk)
-        return {
-            "model": model._meta.label,
-            "id": notifications.public_id(instance),
-            "version": instance.version,
-            "data": representation.serializer_class(instance).data,
-        }
+    def snapshots(self, wanted: dict) -> dict[str, dict]:
+        """The snapshots of the objects `wanted` ({model: pks}) that the user sees, by group:
+        one query per model, however many objects."""
+        found = {}
+        for model, pks in wanted.items():
+            for instance in model.visible_to(self.scope["user"]).filter(pk__in=pks):
+                representation = instance.representation_for(self.user_pk)
+                found[notifications.group_name(model, instance.pk)] = {
+                    "model": model._meta.label,
+                    "id": notifications.public_id(instance),
+                    "version": instance.version,
+                    "data": representation.serializer_class(instance).data,
+                }
+        return found
 
     async def send_event(self, event_type, payload, meta):
         await self.send(
@@ -291,3 +335,13 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
                 {"type": "ERROR", "error": True, "payload": payload, "meta": meta}
             )
         )
+
+
+def validated(serializer_class, content: dict) -> dict:
+    """`content` validated by `serializer_class`, or Invalid with its errors."""
+    message = serializer_class(data=content)
+    if not message.is_valid():
+        # Echo the request id when it is itself valid, so the client can match the error.
+        echoed = None if "request_id" in message.errors else content.get("request_id")
+        raise errors.Invalid(errors=message.errors, request_id=echoed)
+    return message.validated_data

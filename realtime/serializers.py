@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from realtime import registry
+from realtime.conf import realtime_setting
 
 
 class RequestIdField(serializers.Field):
@@ -55,3 +56,27 @@ class SubscriptionSerializer(serializers.Serializer):
         except serializers.ValidationError as error:
             raise serializers.ValidationError({"id": error.detail}) from error
         return data
+
+
+class BatchSerializer(serializers.Serializer):
+    """A client's `{"subscribe": [{"model", "id"?, "request_id"?}, ...], "request_id"?}`: several
+    subscriptions in one message, each item a subscription message of its own, validated and
+    answered as if sent alone (a reconnecting client resubscribes to everything at once). The
+    outer `request_id` names the batch in an error about the whole message."""
+
+    subscribe = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+    request_id = RequestIdField(required=False)
+
+    def validate_subscribe(self, items):
+        limit = realtime_setting("MAX_SUBSCRIPTIONS")
+        if len(items) > limit:
+            raise serializers.ValidationError(
+                f"At most {limit} subscriptions per batch, as many as a socket may hold."
+            )
+        return items
+
+
+class BatchItemSerializer(SubscriptionSerializer):
+    """One item of a batch: a subscription, never an unsubscription."""
+
+    action = serializers.ChoiceField(["subscribe"], default="subscribe")

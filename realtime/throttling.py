@@ -12,11 +12,12 @@ class TokenBucket:
         self.tokens = float(capacity)
         self.updated = clock()
 
-    def take(self) -> bool:
+    def take(self, count: int = 1) -> bool:
+        """Takes `count` tokens if there are as many, else none."""
         now = self.clock()
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens < 1:
+        if self.tokens < count:
             return False
-        self.tokens -= 1
+        self.tokens -= count
         return True

@@ -22,8 +22,10 @@ def test_every_error_code_is_documented():
 
 
 def test_every_subscribable_model_is_documented():
-    model = DOC["components"]["messages"]["Subscribe"]["payload"]["properties"]["model"]
-    assert model["enum"] == registry.labels()
+    messages = DOC["components"]["messages"]
+    model = messages["Subscribe"]["payload"]["properties"]["model"]
+    batch = messages["SubscribeBatch"]["payload"]["properties"]["subscribe"]
+    assert model["enum"] == batch["items"]["properties"]["model"]["enum"] == registry.labels()
 
 
 def test_close_codes_are_documented():

@@ -50,3 +50,10 @@ def test_refill_stops_at_capacity(clock):
     takes(bucket, 3)
     clock.now += 3600
     assert takes(bucket, 4) == [True, True, True, False]
+
+
+def test_several_tokens_are_taken_at_once_or_none(clock):
+    bucket = TokenBucket(capacity=3, rate=2, clock=clock)
+    assert bucket.take(2)
+    assert not bucket.take(2)
+    assert takes(bucket, 2) == [True, False]

@@ -3,8 +3,9 @@
  *
  * Every server message is a Flux Standard Action and reaches the listeners as it is, except
  * stale ones: the client keeps the last version it saw of each subscribed object and drops an
- * event that is not newer. After a reconnection it subscribes again to everything it held, and
- * the SUBSCRIBED snapshots bring the listeners up to date with what changed meanwhile.
+ * event that is not newer. After a reconnection it subscribes again to everything it held, in
+ * one batched message (a few, past the server's limits), and the SUBSCRIBED snapshots bring
+ * the listeners up to date with what changed meanwhile.
  *
  * A followed collection (`subscribeList`) is loaded by the app's own `load()` (its GET of the
  * list) once the server answers, and again after each reconnection; its events that arrive
@@ -48,6 +49,14 @@ const DEFAULTS = {
 // The widest request id a message can carry, for measuring one before its id is known.
 const WIDEST_REQUEST_ID = Number.MAX_SAFE_INTEGER
 
+const byteLength = (message) => new TextEncoder().encode(JSON.stringify(message)).length
+
+// A batch's bytes besides its items: `{"subscribe":[],"request_id":...}`.
+const BATCH_BYTES = byteLength({ subscribe: [], request_id: WIDEST_REQUEST_ID })
+
+// What a message costs the server's throttle: a batch, one per item.
+const cost = (message) => message.subscribe?.length ?? 1
+
 const key = (model, id) => (id === undefined ? model : `${model}:${id}`)
 
 // A server process that shuts down or is full closes a socket as it opens: each such refusal in
@@ -63,6 +72,7 @@ export function connect(options = {}) {
   const held = new Map() // key -> {model, id, count, waiters, inflight, list?}
   const versions = new Map() // key -> the last version dispatched
   const requests = new Map() // request_id -> {message, entry} or {message, resolve, reject}
+  const batches = new Map() // request_id of a batch -> the {message, entry} of each item
   let socket = null
   let status = 'connecting'
   let attempt = 0
@@ -98,7 +108,7 @@ export function connect(options = {}) {
       tokens = config.sendBurst
       refilled = Date.now()
       emit({ type: REALTIME_CONNECTED })
-      for (const entry of held.values()) request({ message: subscription(entry), entry })
+      resubscribe()
     }
     socket.onmessage = (event) => receive(JSON.parse(event.data))
     socket.onclose = ({ code, reason }) => {
@@ -125,6 +135,7 @@ export function connect(options = {}) {
       else settle(record.entry, 'reject', new RealtimeError({ code: 'disconnected' }))
     }
     requests.clear()
+    batches.clear()
     if (status === 'open') emit({ type: REALTIME_DISCONNECTED, payload: { code, reason } })
     return old
   }
@@ -135,8 +146,55 @@ export function connect(options = {}) {
    * close every new socket.
    */
   function tooBig(message) {
-    const text = JSON.stringify({ ...message, request_id: WIDEST_REQUEST_ID })
-    return new TextEncoder().encode(text).length > config.maxMessageBytes
+    return byteLength({ ...message, request_id: WIDEST_REQUEST_ID }) > config.maxMessageBytes
+  }
+
+  /**
+   * Subscribes again to everything held, in as few batches as the server reads: at most
+   * `sendBurst` items (what its throttle allows at once, and its MAX_SUBSCRIPTIONS) and
+   * `maxMessageBytes` each.
+   */
+  function resubscribe() {
+    let batch = []
+    let size = BATCH_BYTES
+    for (const entry of held.values()) {
+      const record = { message: subscription(entry), entry }
+      const bytes = byteLength({ ...record.message, request_id: WIDEST_REQUEST_ID }) + 1
+      if (batch.length === config.sendBurst || size + bytes > config.maxMessageBytes) {
+        requestBatch(batch)
+        batch = []
+        size = BATCH_BYTES
+      }
+      batch.push(record)
+      size += bytes
+    }
+    if (batch.length) requestBatch(batch)
+  }
+
+  /** Sends the subscriptions of `records` in one message, each item with its own request id. */
+  function requestBatch(records) {
+    if (records.length === 1) return request(records[0])
+    const items = records.map((record) => {
+      const id = ++lastId
+      requests.set(id, record)
+      record.entry.inflight = id
+      return { ...record.message, request_id: id }
+    })
+    const id = ++lastId
+    batches.set(id, records)
+    outbox.push({ subscribe: items, request_id: id })
+    flush()
+  }
+
+  /** An error about a whole batch (throttled, in practice): each item takes it as its own. */
+  function batchRefused(message, records) {
+    batches.delete(message.meta.request_id)
+    for (const record of records) {
+      const id = record.entry.inflight
+      if (!requests.has(id)) continue
+      requests.delete(id)
+      refused({ ...message, meta: { ...message.meta, request_id: id } }, record)
+    }
   }
 
   function retry() {
@@ -167,8 +225,8 @@ export function connect(options = {}) {
     const now = Date.now()
     tokens = Math.min(config.sendBurst, tokens + ((now - refilled) / 1000) * config.sendRate)
     refilled = now
-    while (outbox.length && tokens >= 1) {
-      tokens -= 1
+    while (outbox.length && tokens >= cost(outbox[0])) {
+      tokens -= cost(outbox[0])
       socket.send(JSON.stringify(outbox.shift()))
     }
     if (outbox.length && !sendTimer) {
@@ -177,7 +235,7 @@ export function connect(options = {}) {
           sendTimer = null
           flush()
         },
-        ((1 - tokens) / config.sendRate) * 1000,
+        ((cost(outbox[0]) - tokens) / config.sendRate) * 1000,
       )
     }
   }
@@ -191,6 +249,8 @@ export function connect(options = {}) {
   }
 
   function receive(message) {
+    const batch = batches.get(message.meta?.request_id)
+    if (batch) return batchRefused(message, batch)
     const record = requests.get(message.meta?.request_id)
     if (record) return answered(message, record)
     const list = held.get(message.meta?.model)?.list

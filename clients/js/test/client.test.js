@@ -181,9 +181,77 @@ describe('resubscription', () => {
     tick(60_000)
     FakeWebSocket.last.accept()
     assert.deepEqual(FakeWebSocket.last.sent, [
-      { model: FOO, id: 'a', action: 'subscribe', request_id: 3 },
-      { model: 'api.User', id: 'u', action: 'subscribe', request_id: 4 },
+      {
+        subscribe: [
+          { model: FOO, id: 'a', action: 'subscribe', request_id: 3 },
+          { model: 'api.User', id: 'u', action: 'subscribe', request_id: 4 },
+        ],
+        request_id: 5,
+      },
     ])
+  })
+
+  test('a resubscription is split at the throttle burst, and the rest waits for it', () => {
+    const client = open({ sendBurst: 2, sendRate: 4 })
+    for (const id of ['a', 'b', 'c']) client.subscribe(FOO, id)
+    FakeWebSocket.last.drop()
+    tick(60_000)
+    FakeWebSocket.last.accept()
+    const ids = () => FakeWebSocket.last.sent.map((m) => m.subscribe?.map((i) => i.id) ?? m.id)
+    assert.deepEqual(ids(), [['a', 'b']])
+    tick(250)
+    assert.deepEqual(ids(), [['a', 'b'], 'c'])
+  })
+
+  test('a resubscription is split below the largest message the server reads', () => {
+    const client = open({ maxMessageBytes: 220 })
+    for (const id of ['a', 'b', 'c']) client.subscribe(FOO, id)
+    FakeWebSocket.last.drop()
+    tick(60_000)
+    FakeWebSocket.last.accept()
+    const sent = FakeWebSocket.last.sent
+    assert.deepEqual(sent.map((m) => m.subscribe?.map((i) => i.id) ?? m.id), [['a', 'b'], 'c'])
+    assert.ok(sent.every((m) => new TextEncoder().encode(JSON.stringify(m)).length <= 220))
+  })
+
+  test('each item of a batch is answered on its own', async () => {
+    const client = open()
+    const a = client.subscribe(FOO, 'a')
+    const gone = client.subscribe(FOO, 'gone')
+    FakeWebSocket.last.drop()
+    tick(60_000)
+    const socket = FakeWebSocket.last
+    socket.accept()
+    socket.subscribed(FOO, 'a', 2)
+    socket.push({
+      type: 'ERROR',
+      error: true,
+      payload: { code: 'not_found', detail: 'No such object.' },
+      meta: { request_id: socket.lastRequest(FOO, 'gone', 'subscribe').request_id },
+    })
+    assertMatches(await a, { version: 2 })
+    await assert.rejects(gone, { code: 'not_found' })
+  })
+
+  test('a throttled batch has each of its items requested again', () => {
+    const client = open()
+    client.subscribe(FOO, 'a')
+    client.subscribe(FOO, 'b')
+    FakeWebSocket.last.drop()
+    tick(60_000)
+    const socket = FakeWebSocket.last
+    socket.accept()
+    socket.push({
+      type: 'ERROR',
+      error: true,
+      payload: { code: 'throttled', detail: 'Too many messages; slow down.' },
+      meta: { request_id: socket.sent[0].request_id },
+    })
+    assert.deepEqual(
+      socket.sent.slice(1).map((message) => message.id),
+      ['a', 'b'],
+    )
+    assert.ok(!types().includes('ERROR'))
   })
 
   test('the new snapshot is dispatched, bringing the store up to date', async () => {

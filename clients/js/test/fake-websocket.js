@@ -52,8 +52,13 @@ export class FakeWebSocket {
     this.push({ type: 'SUBSCRIBED', payload: { model }, meta: { request_id: request.request_id } })
   }
 
+  /** Every request sent, a batch's items each on their own. */
+  get requests() {
+    return this.sent.flatMap((message) => message.subscribe ?? [message])
+  }
+
   lastRequest(model, id, action) {
-    const request = this.sent.findLast(
+    const request = this.requests.findLast(
       (message) => message.model === model && message.id === id && message.action === action,
     )
     if (!request) throw new Error(`No ${action} request for ${model} ${id} was sent.`)
