@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import dj_database_url
+import redis.exceptions
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -130,12 +131,13 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     }
 
 # One Redis URL, or several separated by commas: channels-redis then shards over them (each
-# group and each process's channel lives on one server, picked by a hash of its name).
+# group and each process's channel lives on one server, picked by a hash of its name). Either
+# layer is Channels' own, made to report what it drops (realtime/layers.py).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "realtime.layers.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
@@ -145,6 +147,9 @@ if REDIS_URL:
                         "socket_timeout": 30,
                         "socket_connect_timeout": 5,
                         "max_connections": 1000,
+                        # A pooled connection that Redis dropped (it restarted) fails its next
+                        # command: that command is tried once more, on a new connection.
+                        "retry_on_error": [redis.exceptions.ConnectionError],
                     }
                     for address in env_list("REDIS_URL", "")
                 ],
@@ -155,7 +160,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "BACKEND": "realtime.layers.InMemoryChannelLayer",
             "CONFIG": {"capacity": 10_000},
         }
     }

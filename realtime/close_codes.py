@@ -2,8 +2,9 @@
 
 An application may only send 1000 or a code from 3000 to 4999: Daphne's WebSocket protocol
 (autobahn) raises on any other, and the client sees 1011 instead. So the protocol's own codes
-(1009 "message too big", 1012 "service restart", 1013 "try again later") are not ours to send;
-ours are their 4xxx counterparts, and 4401 / 4429 mirror HTTP's 401 and 429.
+(1009 "message too big", 1011 "internal error", 1012 "service restart", 1013 "try again
+later") are not ours to send; ours are their 4xxx counterparts, and 4205 / 4401 / 4429
+mirror HTTP's 205, 401 and 429.
 
 The consumer enforces the size limit itself, rather than Daphne's `--websocket-max-message-size`
 (which autobahn answers with 1009), because that option bounds the messages the server sends
@@ -37,3 +38,12 @@ class CloseCode(enum.IntEnum):
     TOO_MANY_SOCKETS = 4429
     """The user already holds `REALTIME["MAX_SOCKETS_PER_USER"]` sockets in this process: another
     must close first, so reconnecting soon is pointless."""
+
+    HUB_FAILED = 4011
+    """This process stopped receiving events (its hub's receive loop ended: the channel layer
+    failed). Events may have been missed: reconnect and resync (1011's counterpart)."""
+
+    RESYNC = 4205
+    """Events for this socket may have been lost (the channel layer restarted empty, was
+    unreachable, or dropped a message to this process for capacity): reconnect and resync from
+    snapshots (HTTP's 205, Reset Content: the client resets its view)."""

@@ -10,8 +10,7 @@ from realtime import errors, notifications
 from realtime.close_codes import CloseCode
 from realtime.conf import realtime_setting
 from realtime.draining import draining
-from realtime.hub import _frame_for as frame_for
-from realtime.hub import get_hub
+from realtime.hub import frame_for, get_hub
 from realtime.metrics import EVENTS_DELIVERED, SOCKETS_REFUSED, SUBSCRIPTIONS
 from realtime.serializers import SubscriptionSerializer
 from realtime.sessions import get_watcher

@@ -13,9 +13,14 @@ import weakref
 
 from channels.layers import get_channel_layer
 
-from realtime import notifications
+from realtime import metrics, notifications
+from realtime.close_codes import CloseCode
 
 logger = logging.getLogger(__name__)
+
+# Seconds between two looks at what the layer lost (`Hub._watch`): a Redis restarted empty is
+# noticed this long after it answers again, at the cost of a command per shard and process.
+WATCH_INTERVAL = 1.0
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
 
@@ -28,26 +33,41 @@ def get_hub() -> "Hub":
     return hub
 
 
+def receiving() -> bool:
+    """Whether this process's hub hears every event: false from the moment its layer stops
+    answering until the hub has joined its groups again (readiness reports it). A process
+    without a hub is receiving: its first socket starts one."""
+    return all(hub.reachable for hub in list(_hubs.values()))
+
+
 class Hub:
-    """Lives as long as its event loop: one idle blocking read per process is cheaper and safer
-    than stopping and restarting the layer's receive as sockets come and go."""
+    """Lives as long as its event loop, or until its receive loop fails: one idle blocking read
+    per process is cheaper and safer than stopping and restarting the layer's receive as sockets
+    come and go.
+
+    Whatever the layer loses is answered, never left to a deaf socket: a hub whose receive loop
+    ends closes its sockets with 4011 and is handed to no new socket; a layer that lost the
+    hub's memberships (Redis restarted empty) or was unreachable, or that dropped a message to
+    this process for capacity, gets the hub's groups joined again and the sockets that may have
+    missed an event closed with 4205, so that their clients reconnect and resync."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
         self.layer = get_channel_layer()
         self.groups: dict[str, set] = {}
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.reachable = True
+        self.failed = False
+        self._channel = asyncio.ensure_future(self._open())
+        self._receiver = asyncio.ensure_future(self._receive())
+
+    async def _open(self) -> str:
         # The default prefix: channels_redis reads all of a process's channels through one
         # shared key, so a channel with a prefix of its own would starve behind the others.
-        self._channel = asyncio.ensure_future(self.layer.new_channel())
-        self._receiver = asyncio.ensure_future(self._receive())
-        self._refresher = asyncio.ensure_future(self._refresh())
-        self._receiver.add_done_callback(lambda _: self._end(loop))
-
-    def _end(self, loop: asyncio.AbstractEventLoop) -> None:
-        """A hub whose receive has ended (its loop closing, or the layer failing) is not handed
-        to new sockets."""
-        _hubs.pop(loop, None)
-        self._refresher.cancel()
+        channel = await self.layer.new_channel()
+        # Marked before the first join, so that every membership is one the mark outlives.
+        await self.layer.memberships_kept(channel)
+        return channel
 
     def _lock(self, group: str) -> asyncio.Lock:
         """Serialises joins and leaves of one group, so that the layer sees them in order."""
@@ -67,36 +87,81 @@ class Hub:
             members.discard(socket)
             if not members:
                 del self.groups[group]
-                await self.layer.group_discard(group, await self._channel)
+                # A failed hub's memberships are left to expire: its layer may be what failed.
+                if not self.failed:
+                    await self.layer.group_discard(group, await self._channel)
 
-    async def _refresh(self) -> None:
-        """Joins the hub's groups again before the layer expires their membership (a day by
-        default), which it would do even while sockets still follow them: the first socket's
-        join is the hub's only one, and later subscribers may outlive it by far.
+    async def _rejoin(self, channel: str) -> None:
+        for group in list(self.groups):
+            await self.layer.group_add(group, channel)
 
-        A group left while this runs may be joined again; the hub then drops its events, having
-        no socket in it, until the membership expires."""
-        channel = await self._channel
+    async def _watch(self, channel: str) -> None:
+        """Every WATCH_INTERVAL, asks the layer whether it lost the hub's memberships or dropped
+        messages to it, and joins the hub's groups again every half `group_expiry` (a day by
+        default), before the layer expires them, which it would do even while sockets still
+        follow them: the first socket's join is the hub's only one.
+
+        A group left during a re-join may be joined again; the hub then drops its events,
+        having no socket in it, until the membership expires."""
+        refreshed = self.loop.time()
         while True:
-            await asyncio.sleep(self.layer.group_expiry / 2)
-            for group in list(self.groups):
-                await self.layer.group_add(group, channel)
+            await asyncio.sleep(WATCH_INTERVAL)
+            try:
+                if not await self.layer.memberships_kept(channel) or not self.reachable:
+                    await self._rejoin(channel)
+                    refreshed = self.loop.time()
+                    await self._resync(self._sockets(self.groups), "layer_lost")
+                elif self.loop.time() - refreshed >= self.layer.group_expiry / 2:
+                    await self._rejoin(channel)
+                    refreshed = self.loop.time()
+                missed = await self.layer.missed_groups(channel)
+            except Exception:
+                # Each layer raises its own errors (redis-py's are not OSErrors).
+                if self.reachable:
+                    logger.warning("The channel layer is unreachable", exc_info=True)
+                self.reachable = False
+            else:
+                self.reachable = True
+                await self._resync(self._sockets(missed), "dropped")
 
     async def _receive(self) -> None:
-        channel = await self._channel
-        while True:
-            message = await self.layer.receive(channel)
-            if message["type"] == notifications.EVENT:
-                await self._deliver(message)
-            else:
-                await self._close(message)
+        """Ends only when it fails: the hub's sockets are then closed, never left deaf."""
+        try:
+            channel = await self._channel
+            # The watch ends with the receive loop, whichever way that ends.
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._watch(channel))
+                while True:
+                    message = await self.layer.receive(channel)
+                    if message["type"] == notifications.EVENT:
+                        await self._deliver(message)
+                    else:
+                        await self._close(message)
+        except Exception:
+            metrics.LAYER_FAILURES.inc()
+            logger.exception("The hub stopped receiving events; closing its sockets with 4011")
+        finally:
+            self.failed = True
+            _hubs.pop(self.loop, None)
+            await self._resync(self._sockets(self.groups), "hub_failed", CloseCode.HUB_FAILED)
+
+    def _sockets(self, groups) -> set:
+        return {socket for group in groups for socket in self.groups.get(group, ())}
+
+    async def _resync(self, sockets: set, reason: str, code=CloseCode.RESYNC) -> None:
+        """Closes `sockets`, whose clients then reconnect and resync from snapshots."""
+        if sockets:
+            logger.warning("Telling %s socket(s) to resync: %s", len(sockets), reason)
+        for socket in sockets:
+            metrics.RESYNCS_REQUESTED.labels(reason).inc()
+            await socket.close(code)
 
     async def _deliver(self, message: dict) -> None:
         group = message["group"]
         frames: dict[int, list | None] = {}
         for socket in list(self.groups.get(group, ())):
             if socket.user_pk not in frames:
-                frames[socket.user_pk] = _frame_for(message["frames"], socket.user_pk)
+                frames[socket.user_pk] = frame_for(message["frames"], socket.user_pk)
             await socket.deliver(group, message, frames[socket.user_pk])
 
     async def _close(self, message: dict) -> None:
@@ -104,7 +169,7 @@ class Hub:
             await socket.close(message["code"])
 
 
-def _frame_for(frames: list, user_pk: int) -> list | None:
+def frame_for(frames: list, user_pk: int) -> list | None:
     """The first frame whose audience includes the user; None if they may see none.
 
     A frame is `[members, text]`: members None for every authenticated user, text None when the

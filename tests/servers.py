@@ -149,6 +149,10 @@ class RedisServer:
     def __init__(self):
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self) -> None:
+        """Starts the server, empty: on the same port again after `kill()`."""
         self.process = subprocess.Popen(
             [
                 *["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"],
@@ -157,6 +161,14 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
         )
         wait_until("redis-server", self.answers, self.process)
+
+    def kill(self) -> None:
+        """A crash: SIGKILL, and everything it held is gone."""
+        self.process.kill()
+        self.process.wait(timeout=START_TIMEOUT)
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_timeout=5)
 
     def answers(self) -> bool:
         try:

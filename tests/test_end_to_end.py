@@ -345,3 +345,38 @@ def test_metrics_count_the_processs_sockets_subscriptions_and_deliveries(user, f
     assert found["realtime_subscriptions"] == 1
     assert found["realtime_events_delivered_total"] == 1
     assert not any(marker in log for marker in EXCEPTION_MARKERS), log
+
+
+@pytest.fixture
+def own_redis():
+    """A redis-server of the test's own, for a Daphne process to lose."""
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.mark.redis
+def test_a_hub_that_stops_receiving_closes_the_socket_with_4011(own_redis, user, foo):
+    daphne = Daphne(REDIS_URL=own_redis.url)
+    browser = Browser(daphne)
+    browser.log_in("alice")
+    with browser.socket() as socket:
+        assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
+        own_redis.kill()
+        assert close_code(socket) == 4011
+    log = daphne.stop()
+    assert "The hub stopped receiving events" in log
+    assert "Exception inside application" not in log
+
+
+@pytest.mark.redis
+def test_a_redis_that_lost_its_data_closes_the_socket_with_4205(own_redis, user, foo):
+    daphne = Daphne(REDIS_URL=own_redis.url)
+    browser = Browser(daphne)
+    browser.log_in("alice")
+    with browser.socket() as socket:
+        assert subscribe(socket, foo)["type"] == "SUBSCRIBED"
+        own_redis.client().flushall()
+        assert close_code(socket) == 4205
+    log = daphne.stop()
+    assert not any(marker in log for marker in EXCEPTION_MARKERS), log

@@ -25,6 +25,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from realtime import hub
 from realtime.draining import draining
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,11 @@ async def accepting() -> bool:
     return not draining()
 
 
+async def hub_receiving() -> bool:
+    """This process's hub hears every event (realtime.hub.receiving), asked on its loop."""
+    return hub.receiving()
+
+
 # Each check, awaited: the database's in a thread, the others on the loop.
 HEALTH_CHECKS = {
     "database": sync_to_async(database_ok),
@@ -91,7 +97,7 @@ HEALTH_CHECKS = {
 }
 
 # What a process needs to serve a request or a socket, each answered "ok" or "unavailable".
-READINESS_CHECKS = {"accepting": accepting, **HEALTH_CHECKS}
+READINESS_CHECKS = {"accepting": accepting, **HEALTH_CHECKS, "hub": hub_receiving}
 
 
 async def run_checks(checks: dict) -> tuple[bool, dict]:

@@ -224,6 +224,10 @@ export const LOGGED_OUT: 'LOGGED_OUT'
 export const CLOSE_LOGGED_OUT: 4401
 /** A message was over the server's limit: a reconnection follows (`REALTIME_DISCONNECTED`). */
 export const CLOSE_MESSAGE_TOO_BIG: 4009
+/** The server process stopped receiving events: a reconnection and a resync follow. */
+export const CLOSE_HUB_FAILED: 4011
+/** Events may have been missed: a reconnection and a resync follow. */
+export const CLOSE_RESYNC: 4205
 /** The server process is shutting down (a deploy): a reconnection follows, backing off. */
 export const CLOSE_SERVICE_RESTART: 4012
 /** The server process holds all the sockets it may: a reconnection follows, backing off. */

@@ -105,6 +105,7 @@ def test_readiness_is_ok_with_no_job_waiting(anonymous_api, db):
         "accepting": "ok",
         "database": "ok",
         "channel_layer": "ok",
+        "hub": "ok",
         "oldest_queued_job_age": None,
     }
 
@@ -148,6 +149,7 @@ def test_readiness_is_503_naming_the_channel_layer_when_it_is_unreachable(
         "accepting": "ok",
         "database": "ok",
         "channel_layer": "unavailable",
+        "hub": "ok",
         "oldest_queued_job_age": None,
     }
 
@@ -186,6 +188,7 @@ def test_readiness_is_503_without_a_queue_age_when_the_database_is_unreachable()
                 "accepting": "ok",
                 "database": "unavailable",
                 "channel_layer": "ok",
+                "hub": "ok",
                 "oldest_queued_job_age": None,
             },
         },

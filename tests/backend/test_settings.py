@@ -242,7 +242,7 @@ def test_the_pool_is_sized_from_the_environment():
 def test_without_redis_url_the_channel_layer_is_in_memory():
     layer = settings_with(**REQUIRED)["CHANNEL_LAYERS"]["default"]
 
-    assert layer["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+    assert layer["BACKEND"] == "realtime.layers.InMemoryChannelLayer"
 
 
 def test_redis_url_switches_the_channel_layer_to_redis():
@@ -250,7 +250,7 @@ def test_redis_url_switches_the_channel_layer_to_redis():
         "default"
     ]
 
-    assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert layer["BACKEND"] == "realtime.layers.RedisChannelLayer"
     [host] = layer["CONFIG"]["hosts"]
     assert host["address"] == "redis://cache.internal:6379/2"
     # The layer blocks up to 5 s reading a channel; a shorter socket timeout kills idle readers.

@@ -10,6 +10,20 @@ export const CLOSE_LOGGED_OUT = 4401
 /** The close code of a socket that sent a message over the server's limit (WebSocket's 1009). */
 export const CLOSE_MESSAGE_TOO_BIG = 4009
 
+/**
+ * The close code of a socket whose server process stopped receiving events (its channel layer
+ * failed; WebSocket's 1011): events may have been missed. The client reconnects with backoff
+ * and resubscribes, and the snapshots resync the store.
+ */
+export const CLOSE_HUB_FAILED = 4011
+
+/**
+ * The close code of a socket that may have missed events (the channel layer restarted empty,
+ * was unreachable, or dropped a message for capacity). The client reconnects with backoff and
+ * resubscribes, and the snapshots resync the store.
+ */
+export const CLOSE_RESYNC = 4205
+
 /** The close code of a socket whose server process is shutting down (a deploy: WebSocket's 1012). */
 export const CLOSE_SERVICE_RESTART = 4012
 

@@ -201,6 +201,33 @@ describe('resubscription', () => {
     })
   })
 
+  for (const code of [4011, 4205]) {
+    test(`close code ${code} reconnects with backoff and resyncs from the snapshots`, async () => {
+      const client = open()
+      const subscribed = client.subscribe(FOO, 'a')
+      FakeWebSocket.last.subscribed(FOO, 'a', 1, { bar: 'before' })
+      await subscribed
+      const sockets = FakeWebSocket.instances.length
+      FakeWebSocket.last.drop(code)
+      assert.deepEqual(actions.at(-1), {
+        type: 'REALTIME_DISCONNECTED',
+        payload: { code, reason: '' },
+      })
+      assert.equal(client.status, 'waiting')
+      // The backoff's first delay (500 ms, jittered: 375 ms here), not at once: every socket of
+      // a process is closed together, and their clients must not come back together.
+      tick(374)
+      assert.equal(FakeWebSocket.instances.length, sockets)
+      tick(1)
+      FakeWebSocket.last.accept()
+      FakeWebSocket.last.subscribed(FOO, 'a', 2, { bar: 'missed' })
+      assertMatches(actions.at(-1), {
+        type: 'SUBSCRIBED',
+        payload: { model: FOO, id: 'a', version: 2, data: { bar: 'missed' } },
+      })
+    })
+  }
+
   test('an unchanged object is dispatched again too', async () => {
     const client = open()
     client.subscribe(FOO, 'a')

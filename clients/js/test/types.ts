@@ -2,7 +2,9 @@
 import { applyMiddleware, createStore, type Reducer } from 'redux'
 
 import {
+  CLOSE_HUB_FAILED,
   CLOSE_MESSAGE_TOO_BIG,
+  CLOSE_RESYNC,
   connect,
   eventType,
   listReducer,
@@ -49,5 +51,7 @@ createStore(foos)
 eventType('CREATE', 'api.Foo') satisfies `CREATE_${string}`
 // @ts-expect-error: a list is loaded by the app
 client.subscribeList('api.Foo')
+CLOSE_HUB_FAILED satisfies 4011
+CLOSE_RESYNC satisfies 4205
 // @ts-expect-error: the model and the id are both needed
 client.subscribe('api.Foo')

@@ -1,0 +1,144 @@
+"""Channels' layers, made to say what they lose, so that no event is missed without a word.
+
+Both layers drop a message to a full channel (channels-redis with an INFO line, the in-memory
+layer silently), and a hub's channel carries a whole process's events. Here the sending process
+logs a warning, counts the drop (`realtime_layer_messages_dropped`) and records the group in the
+receiving channel's "missed" set, which the hub reads every second (`missed_groups`) and answers
+by telling that group's sockets to resync (see `realtime.hub`).
+
+The Redis layer also keeps a sentinel key per hub on every shard (`memberships_kept`): a Redis
+that restarted empty, failed over to an empty replica or was flushed has lost the hub's group
+memberships with it, and the hub learns it within a second, whether or not redis-py's
+reconnection hid the restart from its blocking read.
+"""
+
+import collections
+import logging
+import time
+
+from channels import layers
+from channels.exceptions import ChannelFull
+from channels_redis import core
+
+from realtime import metrics
+
+logger = logging.getLogger(__name__)
+
+# Seconds Redis keeps a hub's sentinel after the hub last refreshed it (every second). A process
+# stalled for longer is told that its memberships were lost: it costs a resync, nothing more.
+SENTINEL_TTL = 60
+
+
+def dropped(group: str, channels: int) -> None:
+    metrics.MESSAGES_DROPPED.inc(channels)
+    logger.warning(
+        "A message to group %s was dropped: %s channel(s) over capacity. Their sockets in the "
+        "group will be told to resync.",
+        group,
+        channels,
+    )
+
+
+class InMemoryChannelLayer(layers.InMemoryChannelLayer):
+    """Channels' in-memory layer, recording what it drops for the hub."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.missed: dict[str, set[str]] = collections.defaultdict(set)
+
+    async def group_send(self, group, message):
+        """Channels' own, but for a full channel."""
+        assert isinstance(message, dict), "Message is not a dict"
+        self.require_valid_group_name(group)
+        self._clean_expired()
+        for channel in list(self.groups.get(group, ())):
+            try:
+                await self.send(channel, message)
+            except ChannelFull:
+                dropped(group, 1)
+                self.missed[channel].add(group)
+
+    async def memberships_kept(self, channel: str) -> bool:
+        """Always: this layer lives and dies with its process."""
+        return True
+
+    async def missed_groups(self, channel: str) -> set[str]:
+        """The groups whose messages to `channel` were dropped since the last call."""
+        return self.missed.pop(channel, set())
+
+
+class RedisChannelLayer(core.RedisChannelLayer):
+    """channels-redis' layer, recording each drop next to the full channel's messages, on its
+    shard, where the receiving process reads it.
+
+    `group_send` is channels-redis 4.3.0's (pinned), but that its script also adds the group to
+    a full channel's "missed" set: channels-redis returns only how many channels were full, and
+    only Redis knows which."""
+
+    GROUP_SEND = """
+        local over_capacity = 0
+        local group = ARGV[#ARGV - 2]
+        local current_time = ARGV[#ARGV - 1]
+        local expiry = ARGV[#ARGV]
+        for i=1,#KEYS do
+            if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[i + #KEYS]) then
+                redis.call('ZADD', KEYS[i], current_time, ARGV[i])
+                redis.call('EXPIRE', KEYS[i], expiry)
+            else
+                over_capacity = over_capacity + 1
+                redis.call('SADD', KEYS[i] .. '$missed', group)
+                redis.call('EXPIRE', KEYS[i] .. '$missed', expiry)
+            end
+        end
+        return over_capacity
+    """
+
+    async def group_send(self, group, message):
+        assert self.require_valid_group_name(group), "Group name not valid"
+        key = self._group_key(group)
+        connection = self.connection(self.consistent_hash(group))
+        await connection.zremrangebyscore(key, min=0, max=int(time.time()) - self.group_expiry)
+        channel_names = [name.decode() for name in await connection.zrange(key, 0, -1)]
+        keys_by_shard, messages, capacities = self._map_channel_keys_to_connection(
+            channel_names, message
+        )
+        for index, keys in keys_by_shard.items():
+            connection = self.connection(index)
+            async with connection.pipeline(transaction=False) as pipe:
+                for channel_key in keys:
+                    pipe.zremrangebyscore(
+                        channel_key, min=0, max=int(time.time()) - int(self.expiry)
+                    )
+                await pipe.execute()
+            over_capacity = await connection.eval(
+                self.GROUP_SEND,
+                len(keys),
+                *keys,
+                *[messages[channel_key] for channel_key in keys],
+                *[capacities[channel_key] for channel_key in keys],
+                group,
+                time.time(),
+                self.expiry,
+            )
+            if over_capacity:
+                dropped(group, over_capacity)
+
+    async def memberships_kept(self, channel: str) -> bool:
+        """Refreshes `channel`'s sentinel on every shard: False if a shard had lost it since the
+        last call, and with it the channel's memberships there. (The first call sets it. SET
+        with GET needs Redis 6.2 or later.)"""
+        key = f"{self.prefix}:sentinel:{channel}"
+        kept = True
+        for index in range(self.ring_size):
+            previous = await self.connection(index).set(key, 1, ex=SENTINEL_TTL, get=True)
+            kept = kept and previous is not None
+        return kept
+
+    async def missed_groups(self, channel: str) -> set[str]:
+        """The groups whose messages to `channel`'s process were dropped since the last call (a
+        process's channels share one Redis key, and so one missed set)."""
+        name = self.non_local_name(channel)
+        key = f"{self.prefix}{name}$missed"
+        async with self.connection(self.consistent_hash(name)).pipeline() as pipe:
+            groups, _ = await pipe.smembers(key).delete(key).execute()
+        return {group.decode() for group in groups}

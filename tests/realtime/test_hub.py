@@ -1,0 +1,182 @@
+"""The hub never leaves a socket open and deaf: what its layer loses, its sockets are told."""
+
+import asyncio
+import logging
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.test import Client
+
+from api.models import Foo
+from realtime import hub, notifications
+from realtime.hub import WATCH_INTERVAL, get_hub
+from realtime.metrics import LAYER_FAILURES, MESSAGES_DROPPED, RESYNCS_REQUESTED
+from tests.servers import RedisServer
+from tests.support import close_code, save
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# A watch runs every second; a fault is answered within a few.
+ANSWERED_WITHIN = 5
+
+
+def sample(counter, **labels) -> float:
+    """A counter's count, read from the counter: the registry would also run the jobs' collector,
+    which reads the database, as no async code may."""
+    [family] = counter.collect()
+    counts = [s.value for s in family.samples if s.name.endswith("_total") and s.labels == labels]
+    return counts[0] if counts else 0.0
+
+
+def resyncs(reason: str) -> float:
+    return sample(RESYNCS_REQUESTED, reason=reason)
+
+
+async def wait_until(condition) -> None:
+    """Polls `condition`: the hub's state is a flag, with no event to wait for."""
+    async with asyncio.timeout(ANSWERED_WITHIN):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def test_a_hub_whose_receive_loop_fails_closes_its_sockets_with_4011(
+    subscribed, open_socket, user, foo, caplog
+):
+    first, second = await subscribed(user, foo), await open_socket(user)
+    failed_hub = get_hub()
+    failures, closed = sample(LAYER_FAILURES), resyncs("hub_failed")
+
+    # A message the hub cannot read (an event without its group) ends its receive loop.
+    with caplog.at_level(logging.ERROR, logger="realtime.hub"):
+        await get_channel_layer().send(await failed_hub._channel, {"type": notifications.EVENT})
+        assert await close_code(first) == 4011
+        assert await close_code(second) == 4011
+
+    assert "The hub stopped receiving events" in caplog.text
+    assert sample(LAYER_FAILURES) == failures + 1
+    assert resyncs("hub_failed") == closed + 2
+
+
+async def test_the_next_socket_gets_a_working_hub(subscribed, user, foo):
+    first = await subscribed(user, foo)
+    await get_channel_layer().send(await get_hub()._channel, {"type": notifications.EVENT})
+    assert await close_code(first) == 4011
+
+    again = await subscribed(user, foo)
+    await save(foo, bar="heard by the new hub")
+
+    assert (await again.receive_json_from())["payload"]["bar"] == "heard by the new hub"
+
+
+async def test_a_cancelled_receive_loop_closes_its_sockets_with_4011(subscribed, user, foo):
+    socket = await subscribed(user, foo)
+
+    get_hub()._receiver.cancel()
+
+    assert await close_code(socket) == 4011
+
+
+async def test_a_process_without_a_hub_or_with_a_working_one_is_receiving(subscribed, user, foo):
+    assert hub.receiving()
+    await subscribed(user, foo)
+    assert hub.receiving()
+
+
+@pytest.fixture
+def tiny_capacity(settings):
+    """An in-memory layer whose channels hold one message: a second one sent before the hub
+    reads the first is dropped (the in-memory layer sends without yielding to the hub)."""
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "realtime.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1}}
+    }
+
+
+async def test_sockets_that_missed_a_dropped_message_are_told_to_resync(
+    tiny_capacity, subscribed, user, other_user, foo, foreign_foo, caplog
+):
+    socket, bystander = await subscribed(user, foo), await subscribed(other_user, foreign_foo)
+    dropped, resynced = sample(MESSAGES_DROPPED), resyncs("dropped")
+    group = notifications.group_name(Foo, foo.pk)
+    layer = get_channel_layer()
+
+    with caplog.at_level(logging.WARNING, logger="realtime.layers"):
+        for bar in ("kept", "dropped"):
+            foo.bar = bar
+            message = notifications.update_message(foo, {"bar"})
+            await layer.group_send(group, {**message, "group": group})
+
+    assert (await socket.receive_json_from())["payload"]["bar"] == "kept"
+    assert await close_code(socket) == 4205
+    assert f"A message to group {group} was dropped: 1 channel(s) over capacity" in caplog.text
+    assert sample(MESSAGES_DROPPED) == dropped + 1
+    assert resyncs("dropped") == resynced + 1
+    # Its group lost nothing: it stays open.
+    assert await bystander.receive_nothing(timeout=0.2)
+
+
+@pytest.fixture
+def own_redis(settings):
+    """The layer on redis-servers of the test's own, which it may flush or kill."""
+    servers = []
+
+    def own_redis(shards=1) -> list[RedisServer]:
+        servers.extend(RedisServer() for _ in range(shards))
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "realtime.layers.RedisChannelLayer",
+                "CONFIG": {"hosts": [server.url for server in servers]},
+            }
+        }
+        return servers
+
+    yield own_redis
+    for server in servers:
+        server.stop()
+
+
+@pytest.mark.redis
+async def test_sockets_are_told_to_resync_when_redis_loses_the_hubs_memberships(
+    own_redis, subscribed, user, foo
+):
+    [server] = own_redis()
+    socket = await subscribed(user, foo)
+    resynced = resyncs("layer_lost")
+
+    # What a restart without persistence, or a failover to an empty replica, leaves behind.
+    await asyncio.to_thread(server.client().flushall)
+
+    assert await close_code(socket) == 4205
+    assert resyncs("layer_lost") == resynced + 1
+    again = await subscribed(user, foo)
+    await save(foo, bar="after the flush")
+    assert (await again.receive_json_from())["payload"]["bar"] == "after the flush"
+
+
+@pytest.mark.redis
+async def test_a_shard_that_restarts_empty_stops_readiness_then_resyncs_the_sockets(
+    own_redis, subscribed, user, foo, caplog
+):
+    servers = own_redis(shards=2)
+    socket = await subscribed(user, foo)
+    layer = get_channel_layer()
+    # The shard that does not hold the hub's channel: its blocking read goes on meanwhile.
+    receiving_on = layer.consistent_hash(layer.non_local_name(await get_hub()._channel))
+    other = servers[1 - receiving_on]
+
+    with caplog.at_level(logging.WARNING, logger="realtime.hub"):
+        await asyncio.to_thread(other.kill)
+        await wait_until(lambda: not hub.receiving())
+        ready = await sync_to_async(Client().get)("/api/health/ready")
+        assert (ready.status_code, ready.json()["hub"]) == (503, "unavailable")
+        await asyncio.sleep(2 * WATCH_INTERVAL)  # the outage goes on, watched twice more
+        await asyncio.to_thread(other.start)
+
+    assert await close_code(socket) == 4205
+    # Logged once, not once a second.
+    warnings = [record.getMessage() for record in caplog.records if record.name == "realtime.hub"]
+    assert warnings.count("The channel layer is unreachable") == 1
+    await wait_until(hub.receiving)
+    again = await subscribed(user, foo)
+    await save(foo, bar="after the restart")
+    assert (await again.receive_json_from())["payload"]["bar"] == "after the restart"
