@@ -17,8 +17,10 @@ carries `Authorization: Bearer <METRICS_TOKEN>`.
 import hmac
 import time
 
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.http import Http404, HttpResponse
+from django.utils.decorators import sync_and_async_middleware
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Histogram, generate_latest
 
 REQUEST_LATENCY = Histogram(
@@ -31,22 +33,39 @@ REQUEST_LATENCY = Histogram(
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
-class RequestLatencyMiddleware:
-    """Times every request, from the first middleware to the response."""
+def observe_latency(request, response, started: float) -> None:
+    match = request.resolver_match
+    REQUEST_LATENCY.labels(
+        request.method if request.method in METHODS else "other",
+        match.view_name if match else "unmatched",
+        response.status_code,
+    ).observe(time.perf_counter() - started)
 
-    def __init__(self, get_response):
-        self.get_response = get_response
 
-    def __call__(self, request):
-        started = time.perf_counter()
-        response = self.get_response(request)
-        match = request.resolver_match
-        REQUEST_LATENCY.labels(
-            request.method if request.method in METHODS else "other",
-            match.view_name if match else "unmatched",
-            response.status_code,
-        ).observe(time.perf_counter() - started)
-        return response
+@sync_and_async_middleware
+def request_latency(get_response):
+    """Times every request, from the first middleware to the response.
+
+    Async under Daphne: a middleware that is sync only would run every request in a thread that
+    waits on the event loop for the rest of the chain (async_to_sync), and waits forever if
+    Daphne's loop ends first, which keeps the process from exiting."""
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request):
+            started = time.perf_counter()
+            response = await get_response(request)
+            observe_latency(request, response, started)
+            return response
+
+    else:
+
+        def middleware(request):
+            started = time.perf_counter()
+            response = get_response(request)
+            observe_latency(request, response, started)
+            return response
+
+    return middleware
 
 
 def metrics(request):

@@ -69,9 +69,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First, so that it times everything the others do.
-    "backend.metrics.RequestLatencyMiddleware",
+    "backend.metrics.request_latency",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "backend.static_files.StaticFilesMiddleware",
     # A GET whose If-None-Match names the response's ETag gets 304 and no body: the ETag a view
     # set (a Foo's version), else a hash of the body. Above the middleware that add headers and
     # cookies, so that a 304 carries them.

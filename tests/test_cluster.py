@@ -6,6 +6,8 @@ import contextlib
 import os
 import signal
 import subprocess
+import urllib.error
+import urllib.request
 
 import pytest
 from channels_redis.core import RedisChannelLayer
@@ -31,6 +33,7 @@ from tests.test_end_to_end import Browser, receive, subscribe
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WEB_PROCESSES = {"web1", "web2", "web3"}
+METRICS_TOKEN = "scrape-token"
 
 
 def make_cluster(port: int, **env) -> subprocess.Popen:
@@ -82,7 +85,7 @@ def test_make_cluster_serves_from_three_web_processes_through_haproxy(transactio
 
 @pytest.fixture
 def cluster(transactional_db):
-    cluster = Cluster()
+    cluster = Cluster(METRICS_TOKEN=METRICS_TOKEN)
     yield cluster
     cluster.stop()
 
@@ -134,6 +137,24 @@ def test_a_change_from_any_process_reaches_sockets_on_every_web_process(cluster,
             events = job_events(socket)
             assert events[-1]["payload"]["state"] == "succeeded", name
             assert events[-1]["payload"]["result"]["created"] == 10, name
+
+
+def metrics_status(url: str) -> int:
+    """The status of a scrape of `url` with the cluster's metrics token."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.mark.e2e
+def test_metrics_are_refused_through_the_load_balancer_and_scraped_from_each_process(cluster):
+    for path in ["/metrics", "/%6detrics", "/metrics?format=text"]:
+        assert metrics_status(f"{cluster.lb.url}{path}") == 404, path
+    for web in cluster.webs:
+        assert metrics_status(f"{web.url}/metrics") == 200
 
 
 @pytest.mark.e2e

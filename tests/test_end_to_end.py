@@ -8,6 +8,7 @@ import threading
 import time
 import urllib.request
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
@@ -266,6 +267,51 @@ def test_sigterm_drains_the_sockets_with_4012_over_the_window_then_exits(user, f
             assert {"type": "UPDATE_FOO", "payload": changed} in [
                 {key: message[key] for key in ("type", "payload")} for message in recorder.messages
             ]
+
+
+def bytes_waiting(port: int) -> int:
+    """What the server listening on 127.0.0.1:`port` has been sent and not read yet, over all
+    its connections (/proc/net/tcp's rx_queue): commands waiting for a stopped Redis."""
+    waiting = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, _, _, queues = line.split()[1:5]
+        if int(local.split(":")[1], 16) == port:
+            waiting += int(queues.split(":")[1], 16)
+    return waiting
+
+
+def check_readiness_until_exit(daphne: Daphne) -> None:
+    """What HAProxy does, faster: a readiness check on a new connection every 0.1 s, each
+    without waiting for the last, until the process has exited."""
+    while daphne.process.poll() is None:
+        threading.Thread(target=get, args=(f"{daphne.url}/api/health/ready",)).start()
+        time.sleep(0.1)
+
+
+@pytest.mark.redis
+def test_sigterm_exits_while_readiness_checks_wait_on_an_unanswering_layer():
+    """Daphne's shutdown waits for the requests in flight (here a readiness check whose layer
+    round trip waits on a stopped Redis, up to its timeout) and meanwhile takes new ones: the
+    load balancer's next checks, also waiting on the layer when the event loop stops. None of
+    them may keep the process from exiting."""
+    redis_server = RedisServer()
+    daphne = Daphne(REDIS_URL=redis_server.url, REALTIME_DRAIN_SECONDS=str(DRAIN_SECONDS))
+    checks = threading.Thread(target=check_readiness_until_exit, args=(daphne,))
+    try:
+        redis_server.process.send_signal(signal.SIGSTOP)
+        checks.start()
+        deadline = time.monotonic() + 10
+        while not bytes_waiting(redis_server.port):
+            assert time.monotonic() < deadline, "no readiness check reached the layer"
+            time.sleep(0.01)
+        daphne.process.send_signal(signal.SIGTERM)
+        daphne.process.wait(timeout=DRAIN_SECONDS + 5)
+    finally:
+        daphne.process.kill()
+        daphne.stop()
+        checks.join()
+        redis_server.process.send_signal(signal.SIGCONT)
+        redis_server.stop()
 
 
 def scrape(server, token: str) -> dict:

@@ -1,11 +1,19 @@
 """Health for load balancers and orchestrators: `/api/health` (the original check, kept as it
 is), `/api/health/live` (the process answers) and `/api/health/ready` (it can serve: the named
-checks in READINESS_CHECKS, plus how long the oldest queued job has waited for a worker)."""
+checks in READINESS_CHECKS, plus how long the oldest queued job has waited for a worker).
+
+The views are coroutines, run on the server's event loop, with the database's work in a thread
+(sync_to_async). A sync view would have to hop back to the loop for the channel layer
+(async_to_sync) and park its thread until the loop answered: a check still in flight when a
+stopping Daphne's loop ends (the load balancer keeps asking while Daphne waits for its requests
+in flight) would then wait forever, and so would the process, whose exit joins that thread.
+"""
 
 import asyncio
+import inspect
 import logging
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import DatabaseError, connection
 from django.db.models import Min
@@ -49,10 +57,10 @@ async def _layer_round_trip() -> None:
         await layer.connection(index).ping()
 
 
-def channel_layer_ok() -> bool:
+async def channel_layer_ok() -> bool:
     """A message sent to and received from the layer, as every event travels."""
     try:
-        async_to_sync(asyncio.wait_for)(_layer_round_trip(), LAYER_TIMEOUT)
+        await asyncio.wait_for(_layer_round_trip(), LAYER_TIMEOUT)
     except Exception:
         # Each layer raises its own errors (redis-py's are not OSErrors); any of them means
         # events cannot travel, which is what this reports.
@@ -72,23 +80,33 @@ def oldest_queued_job_age() -> float | None:
     return None if oldest is None else round((timezone.now() - oldest).total_seconds(), 1)
 
 
-def accepting() -> bool:
+async def accepting() -> bool:
     """False from SIGTERM on, while the process drains its sockets (realtime.draining)."""
     return not draining()
 
 
-# What a process needs to serve a request or a socket, each answered "ok" or "unavailable".
-READINESS_CHECKS = {
-    "accepting": accepting,
-    "database": database_ok,
+async def hub_receiving() -> bool:
+    """This process's hub hears every event (realtime.hub.receiving), asked on its loop."""
+    return hub.receiving()
+
+
+# Each check, awaited: the database's in a thread, the others on the loop.
+HEALTH_CHECKS = {
+    "database": sync_to_async(database_ok),
     "channel_layer": channel_layer_ok,
-    # This process's hub hears every event (realtime.hub.receiving).
-    "hub": hub.receiving,
 }
 
+# What a process needs to serve a request or a socket, each answered "ok" or "unavailable".
+READINESS_CHECKS = {"accepting": accepting, **HEALTH_CHECKS, "hub": hub_receiving}
 
-def run_checks(checks: dict) -> tuple[bool, dict]:
-    parts = {name: "ok" if check() else "unavailable" for name, check in checks.items()}
+
+async def run_checks(checks: dict) -> tuple[bool, dict]:
+    """Every check at once: a slow one costs its own wait, not the sum."""
+    answers = await asyncio.gather(*(check() for check in checks.values()))
+    parts = {
+        name: "ok" if answer else "unavailable"
+        for name, answer in zip(checks, answers, strict=True)
+    }
     healthy = all(value == "ok" for value in parts.values())
     return healthy, {"status": "ok" if healthy else "unavailable", **parts}
 
@@ -123,18 +141,44 @@ Readiness = inline_serializer(
 
 
 class ProbeView(APIView):
-    """Answers anyone, without a session: load balancers do not log in."""
+    """Answers anyone, without a session: load balancers do not log in.
+
+    Its handlers are coroutines. DRF 3.16 dispatches synchronously only, so this is DRF's
+    `dispatch`, awaiting the handler; everything else it runs (no authentication, AllowAny, no
+    throttle) is quick work without I/O, which runs on the loop as it is. (adrf's async APIView
+    would run it in a thread that hops back to the loop for its throttles, which is what these
+    views must not do.)"""
 
     permission_classes = [AllowAny]
     authentication_classes = []
+
+    async def dispatch(self, request, *args, **kwargs):
+        self.args = args
+        self.kwargs = kwargs
+        request = self.initialize_request(request, *args, **kwargs)
+        self.request = request
+        self.headers = self.default_response_headers
+        try:
+            self.initial(request, *args, **kwargs)
+            handler = self.http_method_not_allowed
+            if request.method.lower() in self.http_method_names:
+                handler = getattr(self, request.method.lower(), handler)
+            response = handler(request, *args, **kwargs)
+            # OPTIONS is DRF's own handler, which answers at once.
+            if inspect.isawaitable(response):
+                response = await response
+        except Exception as exc:
+            response = self.handle_exception(exc)
+        self.response = self.finalize_response(request, response, *args, **kwargs)
+        return self.response
 
 
 class HealthView(ProbeView):
     """For load balancers: 200 when this process can reach the database and the channel layer."""
 
     @extend_schema(responses={200: Health, 503: Health}, summary="Health check")
-    def get(self, request):
-        healthy, body = run_checks({"database": database_ok, "channel_layer": channel_layer_ok})
+    async def get(self, request):
+        healthy, body = await run_checks(HEALTH_CHECKS)
         return Response(body, status=availability(healthy))
 
 
@@ -142,7 +186,7 @@ class LivenessView(ProbeView):
     """200 whenever the process answers at all: restart it when this fails, and only then."""
 
     @extend_schema(responses={200: Liveness}, summary="Liveness: the process answers")
-    def get(self, request):
+    async def get(self, request):
         return Response({"status": "ok"})
 
 
@@ -152,7 +196,7 @@ class ReadinessView(ProbeView):
     worker fleet does not make a web process unfit to serve."""
 
     @extend_schema(responses={200: Readiness, 503: Readiness}, summary="Readiness: it can serve")
-    def get(self, request):
-        healthy, body = run_checks(READINESS_CHECKS)
-        body["oldest_queued_job_age"] = oldest_queued_job_age()
+    async def get(self, request):
+        healthy, body = await run_checks(READINESS_CHECKS)
+        body["oldest_queued_job_age"] = await sync_to_async(oldest_queued_job_age)()
         return Response(body, status=availability(healthy))

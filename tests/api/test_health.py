@@ -194,3 +194,10 @@ def test_readiness_is_503_without_a_queue_age_when_the_database_is_unreachable()
         },
         "live": {"status": 200, "body": {"status": "ok"}},
     }
+
+
+@pytest.mark.parametrize("probe", ["/api/health", "/api/health/live", "/api/health/ready"])
+def test_probes_answer_options_and_refuse_other_methods(anonymous_api, probe):
+    assert anonymous_api.options(probe).status_code == 200
+    assert anonymous_api.post(probe).status_code == 405
+    assert anonymous_api.generic("BREW", probe).status_code == 405

@@ -1,7 +1,8 @@
 """`/metrics` (backend/metrics.py): who may read it, and what it says."""
 
 import pytest
-from django.test import Client
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient, Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.jobs.tasks import submit
@@ -52,16 +53,26 @@ def test_metrics_count_jobs_by_state_and_the_queue_age(scraper, user):
     assert 0 <= found[("jobs_oldest_queued_age_seconds", frozenset())] < 60
 
 
-def test_request_latency_is_counted_by_method_route_and_status(scraper, anonymous_api):
-    def count(method, route, status):
-        labels = frozenset({("method", method), ("route", route), ("status", status)})
-        return samples(scraper.get("/metrics")).get(
-            ("http_request_duration_seconds_count", labels), 0
-        )
+def count(scraper, method, route, status):
+    labels = frozenset({("method", method), ("route", route), ("status", status)})
+    return samples(scraper.get("/metrics")).get(("http_request_duration_seconds_count", labels), 0)
 
-    before = count("GET", "health-live", "200"), count("other", "unmatched", "404")
+
+def test_request_latency_is_counted_by_method_route_and_status(scraper, anonymous_api):
+    before = (
+        count(scraper, "GET", "health-live", "200"),
+        count(scraper, "other", "unmatched", "404"),
+    )
     anonymous_api.get("/api/health/live")
     anonymous_api.generic("BREW", "/not-here")
 
-    after = count("GET", "health-live", "200"), count("other", "unmatched", "404")
+    after = count(scraper, "GET", "health-live", "200"), count(scraper, "other", "unmatched", "404")
     assert after == (before[0] + 1, before[1] + 1)
+
+
+def test_request_latency_is_counted_through_the_asgi_handler_daphne_runs(scraper):
+    before = count(scraper, "GET", "health-live", "200")
+
+    assert async_to_sync(AsyncClient().get)("/api/health/live").status_code == 200
+
+    assert count(scraper, "GET", "health-live", "200") == before + 1
