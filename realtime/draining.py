@@ -51,7 +51,20 @@ def drain(reactor) -> None:
     closing = asyncio.ensure_future(
         close_spread(open_sockets(twisted_loop), window), loop=twisted_loop
     )
-    closing.add_done_callback(lambda _: reactor.stop())
+    closing.add_done_callback(lambda _: stop(reactor))
+
+
+def stop(reactor) -> None:
+    """Stops taking connections, then stops the reactor. Daphne's shutdown waits for the requests
+    in flight, but a request that arrived after it began (a load balancer's health check) could
+    wait on the event loop after it stopped (a sync view's `async_to_sync`, Django's for an async
+    view), and the process's exit would wait for that thread forever."""
+    from twisted.internet.tcp import Port
+
+    for reader in reactor.getReaders():
+        if isinstance(reader, Port):
+            reader.stopListening()
+    reactor.stop()
 
 
 async def close_spread(registry: OpenSockets, window: float) -> None:
