@@ -158,7 +158,7 @@ class Hub:
 
     async def _deliver(self, message: dict) -> None:
         group = message["group"]
-        frames: dict[int, list | None] = {}
+        frames: dict[int, notifications.Frame | None] = {}
         for socket in list(self.groups.get(group, ())):
             if socket.user_pk not in frames:
                 frames[socket.user_pk] = frame_for(message["frames"], socket.user_pk)
@@ -169,12 +169,9 @@ class Hub:
             await socket.close(message["code"])
 
 
-def frame_for(frames: list, user_pk: int) -> list | None:
-    """The first frame whose audience includes the user; None if they may see none.
-
-    A frame is `[members, text]`: members None for every authenticated user, text None when the
-    change shows nothing new in that representation."""
+def frame_for(frames: list[notifications.Frame], user_pk: int) -> notifications.Frame | None:
+    """The first frame whose audience includes the user; None if they may see none."""
     for frame in frames:
-        if frame[0] is None or user_pk in frame[0]:
+        if frame["members"] is None or user_pk in frame["members"]:
             return frame
     return None
