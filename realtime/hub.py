@@ -15,6 +15,7 @@ from channels.layers import get_channel_layer
 
 from realtime import metrics, notifications
 from realtime.close_codes import CloseCode
+from realtime.loops import PerLoop
 
 logger = logging.getLogger(__name__)
 
@@ -22,22 +23,12 @@ logger = logging.getLogger(__name__)
 # noticed this long after it answers again, at the cost of a command per shard and process.
 WATCH_INTERVAL = 1.0
 
-_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
-
-
-def get_hub() -> "Hub":
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        hub = _hubs[loop] = Hub(loop)
-    return hub
-
 
 def receiving() -> bool:
     """Whether this process's hub hears every event: false from the moment its layer stops
     answering until the hub has joined its groups again (readiness reports it). A process
     without a hub is receiving: its first socket starts one."""
-    return all(hub.reachable for hub in list(_hubs.values()))
+    return all(hub.reachable for hub in get_hub)
 
 
 class Hub:
@@ -51,8 +42,8 @@ class Hub:
     this process for capacity, gets the hub's groups joined again and the sockets that may have
     missed an event closed with 4205, so that their clients reconnect and resync."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop):
-        self.loop = loop
+    def __init__(self):
+        self.loop = asyncio.get_running_loop()
         self.layer = get_channel_layer()
         self.groups: dict[str, set] = {}
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -142,7 +133,7 @@ class Hub:
             logger.exception("The hub stopped receiving events; closing its sockets with 4011")
         finally:
             self.failed = True
-            _hubs.pop(self.loop, None)
+            get_hub.discard(self.loop)
             await self._resync(self._sockets(self.groups), "hub_failed", CloseCode.HUB_FAILED)
 
     def _sockets(self, groups) -> set:
@@ -167,6 +158,10 @@ class Hub:
     async def _close(self, message: dict) -> None:
         for socket in list(self.groups.get(message["group"], ())):
             await socket.close(message["code"])
+
+
+# The hub of the running loop, started by its first socket.
+get_hub: PerLoop[Hub] = PerLoop(Hub)
 
 
 def frame_for(frames: list[notifications.Frame], user_pk: int) -> notifications.Frame | None:
