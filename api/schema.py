@@ -78,41 +78,43 @@ BODY_ERRORS = {400: INVALID, 413: TOO_LARGE, 415: UNSUPPORTED_MEDIA_TYPE}
 AUTH_ERRORS = {401: NOT_AUTHENTICATED}
 UNSAFE_AUTH_ERRORS = {401: NOT_AUTHENTICATED, 403: CSRF_FAILED}
 
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="An ETag from a previous response; the request fails with 412 if it is stale.",
+
+def write_errors(forbidden: str) -> dict:
+    """The errors of a request with a body whose view refuses it for a reason of its own too:
+    `forbidden` describes its 403, which also answers a missing CSRF token."""
+    return {
+        **BODY_ERRORS,
+        401: NOT_AUTHENTICATED,
+        403: OpenApiResponse(Detail, description=forbidden),
+    }
+
+
+def header(name: str, description: str, response: list[int] | bool = False) -> OpenApiParameter:
+    """A string header of the request, or of the responses with the statuses in `response`."""
+    return OpenApiParameter(
+        name, OpenApiTypes.STR, OpenApiParameter.HEADER, description=description, response=response
+    )
+
+
+IF_MATCH = header(
+    "If-Match", "An ETag from a previous response; the request fails with 412 if it is stale."
 )
-IF_NONE_MATCH = OpenApiParameter(
+IF_NONE_MATCH = header(
     "If-None-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="An ETag from a previous response; the answer is 304 with no body while it is "
-    "current.",
+    "An ETag from a previous response; the answer is 304 with no body while it is current.",
 )
-ETAG = OpenApiParameter(
+ETAG = header(
     "ETag",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="The object's version; send it back as If-Match to change the object, or as "
-    "If-None-Match to read it only if it changed.",
+    "The object's version; send it back as If-Match to change the object, or as If-None-Match "
+    "to read it only if it changed.",
     response=[200, 201, 304],
 )
-PAGE_ETAG = OpenApiParameter(
+PAGE_ETAG = header(
     "ETag",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="A hash of the page; send it back as If-None-Match to read it only if it changed.",
+    "A hash of the page; send it back as If-None-Match to read it only if it changed.",
     response=[200, 304],
 )
-LOCATION = OpenApiParameter(
-    "Location",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="The new object's URL.",
-    response=[201],
-)
+LOCATION = header("Location", "The new object's URL.", response=[201])
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):

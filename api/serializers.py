@@ -117,16 +117,15 @@ class ApiTokenSerializer(serializers.ModelSerializer):
     """A personal API token as its owner lists it: never the secret."""
 
     id = HashidField(ApiToken, read_only=True)
-    expires_at = serializers.DateTimeField(
-        required=False,
-        allow_null=True,
-        help_text="When the token stops working; null or absent: never.",
-    )
 
     class Meta:
         model = ApiToken
         fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
         read_only_fields = ["prefix", "created_at", "last_used_at"]
+        # Optional and nullable, as the model field is.
+        extra_kwargs = {
+            "expires_at": {"help_text": "When the token stops working; null or absent: never."}
+        }
 
     def validate_expires_at(self, value):
         if value is not None and value <= timezone.now():

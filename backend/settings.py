@@ -27,6 +27,16 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_options(prefix: str, **casts) -> dict:
+    """The options of a settings dict that the environment sets: `<prefix>_<NAME>`, cast with
+    `casts[NAME]`, for each NAME among `casts`; the others keep their defaults."""
+    return {
+        name: cast(os.environ[f"{prefix}_{name}"])
+        for name, cast in casts.items()
+        if f"{prefix}_{name}" in os.environ
+    }
+
+
 def env_required(name: str, development_default: str, how: str = "") -> str:
     """A variable production must set: without it (or empty), DEBUG runs on
     `development_default` and anything else refuses to start, saying how to set it."""
@@ -171,17 +181,14 @@ else:
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Each JOBS_<NAME> variable sets JOBS["<NAME>"]; the defaults are in api/jobs/conf.py.
-JOBS = {
-    name: cast(os.environ[f"JOBS_{name}"])
-    for name, cast in {
-        "PROGRESS_RATE": float,
-        "HEARTBEAT_TIMEOUT": float,
-        "REAP_INTERVAL": float,
-        "MAX_ATTEMPTS": int,
-        "IMPORT_BATCH_SIZE": int,
-    }.items()
-    if f"JOBS_{name}" in os.environ
-}
+JOBS = env_options(
+    "JOBS",
+    PROGRESS_RATE=float,
+    HEARTBEAT_TIMEOUT=float,
+    REAP_INTERVAL=float,
+    MAX_ATTEMPTS=int,
+    IMPORT_BATCH_SIZE=int,
+)
 # Without Redis, events only reach sockets of the process that sends them, so the web process
 # runs the jobs itself (see backend/asgi.py). With Redis, run `manage.py db_worker` beside it.
 JOBS["EMBEDDED_WORKER"] = env_bool("JOBS_EMBEDDED_WORKER", not REDIS_URL)
@@ -192,15 +199,7 @@ METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 # Each REALTIME_<NAME> variable sets REALTIME["<NAME>"] (the operator's ones: socket limits and
 # the drain); the defaults, and the realtime layer's other options, are in realtime/conf.py.
-REALTIME = {
-    name: cast(os.environ[f"REALTIME_{name}"])
-    for name, cast in {
-        "MAX_SOCKETS_PER_USER": int,
-        "MAX_SOCKETS": int,
-        "DRAIN_SECONDS": float,
-    }.items()
-    if f"REALTIME_{name}" in os.environ
-}
+REALTIME = env_options("REALTIME", MAX_SOCKETS_PER_USER=int, MAX_SOCKETS=int, DRAIN_SECONDS=float)
 
 AUTH_USER_MODEL = "api.User"
 AUTH_PASSWORD_VALIDATORS = [

@@ -29,5 +29,16 @@ DEFAULTS = {
 }
 
 
-def realtime_setting(name: str):
-    return getattr(settings, "REALTIME", {}).get(name, DEFAULTS[name])
+class Options:
+    """An app's options: the dict `settings.<name>` over `defaults`, read at each call, so that
+    a test's settings override takes effect at once."""
+
+    def __init__(self, name: str, defaults: dict):
+        self.name = name
+        self.defaults = defaults
+
+    def __call__(self, option: str):
+        return getattr(settings, self.name, {}).get(option, self.defaults[option])
+
+
+realtime_setting = Options("REALTIME", DEFAULTS)

@@ -260,7 +260,7 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             if message["ends"] or message["version"] > after_version:
                 await self.deliver(group, message, frame)
 
-    async def deliver(self, group: str, message: dict, frame: list | None) -> None:
+    async def deliver(self, group: str, message: dict, frame: notifications.Frame | None) -> None:
         """An event for `group` from the hub; `frame` is this user's, None if they lost access."""
         if group in self.pending:
             return self.pending[group].append((message, frame))
@@ -279,13 +279,13 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             await self.forget(group)
             EVENTS_DELIVERED.inc()
             return await self.send(text_data=message["gone"])
-        if frame[1] is not None:
+        if frame["text"] is not None:
             EVENTS_DELIVERED.inc()
-            await self.send(text_data=frame[1])
+            await self.send(text_data=frame["text"])
         if message["ends"]:
             await self.forget(group)
 
-    async def deliver_to_audience(self, message: dict, frame: list | None) -> None:
+    async def deliver_to_audience(self, message: dict, frame: notifications.Frame | None) -> None:
         """An event of a feed or a collection, which reached the user's group (or, for a
         collection shown to everyone, the model's): `CREATE_` for a follower of the collection
         who could not see the object before, `DELETE_` for one who no longer can."""
@@ -294,13 +294,13 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             return
         was = any(members is None or self.user_pk in members for members in message["before"])
         if message["ends"]:
-            text = frame[1] if was else None
+            text = frame["text"] if was else None
         elif frame is None:
             text = message["gone"] if was else None
         elif follows and not was:
-            text = frame[2]
+            text = frame["create"]
         else:
-            text = frame[1]
+            text = frame["text"]
         if text is not None:
             await self.send(text_data=text)
 

@@ -15,6 +15,7 @@ from channels.layers import get_channel_layer
 
 from realtime import metrics, notifications
 from realtime.close_codes import CloseCode
+from realtime.loops import PerLoop
 
 logger = logging.getLogger(__name__)
 
@@ -22,22 +23,12 @@ logger = logging.getLogger(__name__)
 # noticed this long after it answers again, at the cost of a command per shard and process.
 WATCH_INTERVAL = 1.0
 
-_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
-
-
-def get_hub() -> "Hub":
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        hub = _hubs[loop] = Hub(loop)
-    return hub
-
 
 def receiving() -> bool:
     """Whether this process's hub hears every event: false from the moment its layer stops
     answering until the hub has joined its groups again (readiness reports it). A process
     without a hub is receiving: its first socket starts one."""
-    return all(hub.reachable for hub in list(_hubs.values()))
+    return all(hub.reachable for hub in get_hub)
 
 
 class Hub:
@@ -51,8 +42,8 @@ class Hub:
     this process for capacity, gets the hub's groups joined again and the sockets that may have
     missed an event closed with 4205, so that their clients reconnect and resync."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop):
-        self.loop = loop
+    def __init__(self):
+        self.loop = asyncio.get_running_loop()
         self.layer = get_channel_layer()
         self.groups: dict[str, set] = {}
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -142,7 +133,7 @@ class Hub:
             logger.exception("The hub stopped receiving events; closing its sockets with 4011")
         finally:
             self.failed = True
-            _hubs.pop(self.loop, None)
+            get_hub.discard(self.loop)
             await self._resync(self._sockets(self.groups), "hub_failed", CloseCode.HUB_FAILED)
 
     def _sockets(self, groups) -> set:
@@ -158,7 +149,7 @@ class Hub:
 
     async def _deliver(self, message: dict) -> None:
         group = message["group"]
-        frames: dict[int, list | None] = {}
+        frames: dict[int, notifications.Frame | None] = {}
         for socket in list(self.groups.get(group, ())):
             if socket.user_pk not in frames:
                 frames[socket.user_pk] = frame_for(message["frames"], socket.user_pk)
@@ -169,12 +160,13 @@ class Hub:
             await socket.close(message["code"])
 
 
-def frame_for(frames: list, user_pk: int) -> list | None:
-    """The first frame whose audience includes the user; None if they may see none.
+# The hub of the running loop, started by its first socket.
+get_hub: PerLoop[Hub] = PerLoop(Hub)
 
-    A frame is `[members, text]`: members None for every authenticated user, text None when the
-    change shows nothing new in that representation."""
+
+def frame_for(frames: list[notifications.Frame], user_pk: int) -> notifications.Frame | None:
+    """The first frame whose audience includes the user; None if they may see none."""
     for frame in frames:
-        if frame[0] is None or user_pk in frame[0]:
+        if frame["members"] is None or user_pk in frame["members"]:
             return frame
     return None

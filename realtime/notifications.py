@@ -9,6 +9,7 @@ import copy
 import hashlib
 import json
 import logging
+from typing import TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -62,6 +63,18 @@ def meta(instance, **extra) -> dict:
     }
 
 
+class Frame(TypedDict):
+    """One representation's part of a layer message: who may read it, and what they are sent."""
+
+    # The pks of the users it is shown to; None: every authenticated user.
+    members: list[int] | None
+    # The UPDATE_ (or DELETE_) text; None when the change shows nothing new in it.
+    text: str | None
+    # The CREATE_ text that a collection's follower who could not see the object before is
+    # sent; None where nobody may gain access.
+    create: str | None
+
+
 def gone_text(instance, reason: str) -> str:
     """The frame that ends a subscription: the object was deleted, or is no longer shown."""
     return encode(
@@ -100,7 +113,7 @@ def update_message(instance, changed: set[str] | None, previous=None, created=Fa
     access but is sent nothing (an email change is news to its owner only). `previous` is the
     object before the change when its audience may have changed (see `previous_state`);
     `created` says that nobody saw it before. Where someone may gain access, each frame also
-    carries the `CREATE_` text that a collection's follower among them is sent.
+    carries the `CREATE_` text that a collection's follower among them is sent (see `Frame`).
     """
     frames = []
     now = audiences(instance)
@@ -113,14 +126,14 @@ def update_message(instance, changed: set[str] | None, previous=None, created=Fa
             gained = meta(instance, reason="created" if created else "access_gained")
         for representation, members in zip(instance.realtime_representations, now, strict=True):
             shows = representation.shows_any(changed)
-            frame = [members, None]
+            frame = Frame(members=members, text=None, create=None)
             if shows or gained:
                 payload = representation.serializer_class(instance).data
                 if shows:
-                    frame[1] = encode({"type": event, "payload": payload, "meta": event_meta})
+                    frame["text"] = encode({"type": event, "payload": payload, "meta": event_meta})
                 if gained:
                     create = event_type("CREATE", instance)
-                    frame.append(encode({"type": create, "payload": payload, "meta": gained}))
+                    frame["create"] = encode({"type": create, "payload": payload, "meta": gained})
             frames.append(frame)
     return {
         **routing(instance, before),
@@ -135,7 +148,7 @@ def delete_message(instance) -> dict:
     return {
         **routing(instance, audiences(instance)),
         "version": instance.version,
-        "frames": [[None, gone_text(instance, "deleted")]],
+        "frames": [Frame(members=None, text=gone_text(instance, "deleted"), create=None)],
         "gone": None,
         "ends": True,
     }
@@ -184,7 +197,7 @@ def targets(instance, message: dict, created: bool = False) -> list[str]:
         if shared is not None:
             groups.append(shared)
         else:
-            lists = [members for members, *_ in message["frames"]] + message["before"]
+            lists = [frame["members"] for frame in message["frames"]] + message["before"]
             users = {pk for members in lists if members is not None for pk in members}
             groups += [user_group(pk) for pk in sorted(users)]
     return groups

@@ -16,7 +16,6 @@ backends.
 
 import asyncio
 import logging
-import weakref
 from importlib import import_module
 
 from channels.db import database_sync_to_async
@@ -36,20 +35,9 @@ from django.utils.crypto import constant_time_compare
 
 from realtime.close_codes import CloseCode
 from realtime.conf import realtime_setting
+from realtime.loops import PerLoop
 
 logger = logging.getLogger(__name__)
-
-_watchers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SessionWatcher]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def get_watcher() -> "SessionWatcher":
-    loop = asyncio.get_running_loop()
-    watcher = _watchers.get(loop)
-    if watcher is None:
-        watcher = _watchers[loop] = SessionWatcher()
-    return watcher
 
 
 class SessionWatcher:
@@ -89,6 +77,10 @@ class SessionWatcher:
             # A socket that left during the query is closed already.
             if socket.scope["session"].session_key not in valid and socket in self.sockets:
                 await socket.close(CloseCode.LOGGED_OUT)
+
+
+# The watcher of the running loop's sockets.
+get_watcher: PerLoop[SessionWatcher] = PerLoop(SessionWatcher)
 
 
 def authenticating(owners: dict) -> set[str]:

@@ -7,26 +7,12 @@ user may hold `MAX_SOCKETS_PER_USER` sockets on each process behind the load bal
 limit protects a process from one user, not the cluster.
 """
 
-import asyncio
 import collections
-import weakref
 
 from realtime.close_codes import CloseCode
 from realtime.conf import realtime_setting
+from realtime.loops import PerLoop
 from realtime.metrics import SOCKETS_OPEN
-
-_registries: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, OpenSockets]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def open_sockets(loop: asyncio.AbstractEventLoop | None = None) -> "OpenSockets":
-    """The sockets of `loop` (the running one by default): Daphne runs one per process."""
-    loop = loop or asyncio.get_running_loop()
-    registry = _registries.get(loop)
-    if registry is None:
-        registry = _registries[loop] = OpenSockets()
-    return registry
 
 
 class OpenSockets:
@@ -59,3 +45,7 @@ class OpenSockets:
             if not self.per_user[user_pk]:
                 del self.per_user[user_pk]
         SOCKETS_OPEN.dec()
+
+
+# The sockets of a loop (the running one by default): Daphne runs one per process.
+open_sockets: PerLoop[OpenSockets] = PerLoop(OpenSockets)

@@ -1,6 +1,6 @@
 """The jobs' options: `settings.JOBS` over these defaults (README lists the JOBS_* variables)."""
 
-from django.conf import settings
+from realtime.conf import Options
 
 DEFAULTS = {
     # Run jobs in the web process (backend/asgi.py). settings.py turns it on without Redis.
@@ -18,6 +18,4 @@ DEFAULTS = {
     "IMPORT_BATCH_SIZE": 1000,
 }
 
-
-def jobs_setting(name: str):
-    return getattr(settings, "JOBS", {}).get(name, DEFAULTS[name])
+jobs_setting = Options("JOBS", DEFAULTS)

@@ -1,22 +1,15 @@
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 
 from api.jobs.tasks import submit
 from api.models import Job
 from api.parsers import BulkJSONParser
-from api.schema import BODY_ERRORS, UNSAFE_AUTH_ERRORS
+from api.schema import BODY_ERRORS, UNSAFE_AUTH_ERRORS, header
 from api.serializers import FooImportSerializer, JobSerializer
 
-JOB_LOCATION = OpenApiParameter(
-    "Location",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="The job's URL.",
-    response=[202],
-)
+JOB_LOCATION = header("Location", "The job's URL.", response=[202])
 
 
 class FooImportView(generics.GenericAPIView):

@@ -1,16 +1,9 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, viewsets
 
 from api import tokens
 from api.models import ApiToken
-from api.schema import (
-    AUTH_ERRORS,
-    BODY_ERRORS,
-    NOT_AUTHENTICATED,
-    NOT_FOUND,
-    UNSAFE_AUTH_ERRORS,
-    Detail,
-)
+from api.schema import AUTH_ERRORS, NOT_FOUND, UNSAFE_AUTH_ERRORS, write_errors
 from api.serializers import ApiTokenSerializer, NewApiTokenSerializer
 from api.views.mixins import HashidLookupMixin
 
@@ -31,11 +24,7 @@ class NotMintedByToken(permissions.BasePermission):
         request=ApiTokenSerializer,
         responses={
             201: NewApiTokenSerializer,
-            **BODY_ERRORS,
-            401: NOT_AUTHENTICATED,
-            403: OpenApiResponse(
-                Detail, description="Sent with a token, or a session without its CSRF token."
-            ),
+            **write_errors("Sent with a token, or a session without its CSRF token."),
         },
         auth=[{"cookieAuth": []}],
     ),

@@ -1,8 +1,8 @@
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, permissions, viewsets
 
 from api.models import User
-from api.schema import AUTH_ERRORS, BODY_ERRORS, NOT_AUTHENTICATED, NOT_FOUND, Detail
+from api.schema import AUTH_ERRORS, NOT_FOUND, write_errors
 from api.serializers import PublicUserSerializer, UserSerializer
 from api.views.mixins import RowLockMixin
 
@@ -45,11 +45,7 @@ class UserViewSet(
         request=UserSerializer,
         responses={
             200: UserSerializer,
-            **BODY_ERRORS,
-            401: NOT_AUTHENTICATED,
-            403: OpenApiResponse(
-                Detail, description="Not your own profile, or a session without its CSRF token."
-            ),
+            **write_errors("Not your own profile, or a session without its CSRF token."),
             404: NOT_FOUND,
         },
     )
