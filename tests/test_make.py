@@ -36,6 +36,19 @@ def import_through(server, username: str) -> dict:
         return job_events(socket)[-1]
 
 
+def import_then_ctrl_c(server, username: str) -> str:
+    """Imports 100 Foos through `make run`, then presses Ctrl-C: the import succeeded and no
+    process is left running. Returns what `make run` printed."""
+    last = import_through(server, username)
+    started = server.processes()
+    server.interrupt()
+
+    assert last["payload"]["state"] == Job.State.SUCCEEDED
+    assert last["payload"]["result"]["created"] == 100
+    assert started & running_processes().keys() == set()
+    return server.output()
+
+
 def prefixed_lines(output: str, process: str) -> list[str]:
     return re.findall(rf"^\S+ {re.escape(process)} +\| .*$", output, re.MULTILINE)
 
@@ -47,14 +60,8 @@ def test_make_run_without_redis_runs_jobs_in_its_one_process(make_run, tmp_path)
         f"from api.models import User; User.objects.create_user('alice', '', {PASSWORD!r})", **env
     )
 
-    last = import_through(server, "alice")
-    started = server.processes()
-    server.interrupt()
+    output = import_then_ctrl_c(server, "alice")
 
-    assert last["payload"]["state"] == Job.State.SUCCEEDED
-    assert last["payload"]["result"]["created"] == 100
-    assert started & running_processes().keys() == set()
-    output = server.output()
     assert prefixed_lines(output, "web.1"), output
     assert not prefixed_lines(output, "worker.1"), output
 
@@ -63,14 +70,8 @@ def test_make_run_without_redis_runs_jobs_in_its_one_process(make_run, tmp_path)
 def test_make_run_with_redis_runs_jobs_and_ctrl_c_stops_every_process(make_run, user):
     server = make_run()
 
-    last = import_through(server, user.username)
-    started = server.processes()
-    server.interrupt()
+    output = import_then_ctrl_c(server, user.username)
 
-    assert last["payload"]["state"] == Job.State.SUCCEEDED
-    assert last["payload"]["result"]["created"] == 100
-    assert started & running_processes().keys() == set()
-    output = server.output()
     for process in ("web.1", "worker.1"):
         assert prefixed_lines(output, process), output
         assert f"{process} stopped" in output, output
