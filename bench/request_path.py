@@ -7,7 +7,8 @@ cookie, CSRF token and body) through Django's test client, in a process of the s
 environment and database: the middleware chain and the view, without the server, ASGI or a
 socket. The ratio of the two p50s is what Daphne and the ASGI path add to a request; the issue
 wants it at most 1.5. Each side's CPU time per PATCH is reported too (the server's from /proc,
-the in-process one's from `time.process_time`).
+the in-process one's from `time.process_time`), and with BENCH_PROFILE=1 where the server's
+time goes (bench/profiling.py).
 
 The two alternate in batches, so that load from elsewhere on the machine falls on both alike.
 The in-process side is `python -m bench.request_path`: one JSON line per batch on its stdin,
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 
+from bench import profiling
 from bench.config import ROOT
 from bench.scenarios import Context, patch_target
 from bench.servers import Meter, cpu_seconds
@@ -82,6 +84,10 @@ def measure(ctx: Context) -> dict:
     with InProcess(ctx.target.env) as in_process:
         ctx.call("patches", http=ctx.target.http, target=target, count=WARMUP)
         in_process.patches(target, WARMUP)
+        # Daphne's batches only: py-spy leaves out the idle server of the in-process ones.
+        recorder = None
+        if ctx.options.profile:
+            recorder = profiling.Recorder(ctx.target, ctx.options, "request-path")
         meter = Meter(server=ctx.target.pid, client=ctx.client.pid, in_process=in_process.pid)
         for _ in range(BATCHES):
             started = cpu_seconds(ctx.target.pid)
@@ -94,6 +100,9 @@ def measure(ctx: Context) -> dict:
             local["cpu_ms"] += batch["cpu_ms"]
             local["http_errors"] += batch["http_errors"]
         usage = meter.read()
+        if recorder is not None:
+            recorder.stop()
+            usage["profile"] = recorder.result
     through, alone = summary(daphne["ms"]), summary(local["ms"])
     return {
         "patches": len(daphne["ms"]),
