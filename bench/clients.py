@@ -9,14 +9,19 @@ Protocol: one JSON object per line on the client's stdin, one answer per line on
 - `csrf {http}` -> `{csrftoken}`
 - `login {http, username, password}` -> `{sessionid, csrftoken, user}` (GET /api/auth/csrf, then
   POST /api/auth/login with X-CSRFToken)
-- `open {ws, origin, sockets: [{cookie, subs: [[model, id], ...], full}], concurrency, confirm}`
-  -> `{opened, failed, failures, seconds}`. Each socket sends its subscriptions; `confirm: "all"`
-  gives each a request_id and waits for every SUBSCRIBED, `"last"` only for the last one (a socket
-  handles its messages in order). `full` (true/false/null) is the User representation the socket
-  must receive: with or without `email`; a mismatch counts in `wrong_representation`.
+- `open {ws, origin, sockets: [{cookie, subs: [[model, id], ...], full}], concurrency, confirm,
+  batch}` -> `{opened, failed, handshake_failed, failures, seconds}`, `concurrency` sockets
+  connecting and subscribing at a time. Each socket sends its subscriptions, one message each or,
+  with `batch`, all in one `{"subscribe": [...]}`; `confirm: "all"` gives each a request_id and
+  waits for every SUBSCRIBED, `"last"` only for the last one (a socket handles its messages in
+  order). `handshake_failed` counts the sockets that failed before the handshake completed.
+  `full` (true/false/null) is the User representation the socket must receive: with or without
+  `email`; a mismatch counts in `wrong_representation`.
 - `rounds {http, target, rounds, timeout, pause}`: sequential PATCHes of one object, each waiting
   for its event on every subscribed socket -> `{expected, resp: [], first: [], last: [],
   timeouts, http_errors, version_mismatch}`, all from the PATCH's send.
+- `patches {http, target, count}`: sequential PATCHes, each awaited but nothing else -> `{resp: [],
+  http_errors}`.
 - `inflight {http, target, inflight, seconds, timeout}`: `inflight` PATCHes outstanding until every
   socket has the event (completions counted from deliveries, not matched by version; a failed
   PATCH is replaced and counted) -> `{expected, updates, completed, deliveries, seconds, stalled,

@@ -11,7 +11,17 @@ ROOT = BENCH_DIR.parent
 
 BACKENDS = ("sqlite-memory", "postgres-redis", "postgres-redis-pubsub")
 FLOORS = ("floor-websockets", "floor-channels")
-SCENARIOS = ("latency", "fanout_foo", "fanout_user", "many", "memory", "cost")
+SCENARIOS = (
+    "latency",
+    "fanout_foo",
+    "fanout_user",
+    "many",
+    "memory",
+    "cost",
+    "request_path",
+    "connect",
+    "storm",
+)
 
 
 def cli(variable: str | None = None) -> dict:
@@ -56,6 +66,12 @@ class Options:
     memory_fresh_server: bool = True
     # 5. cost per change
     cost_ns: list[int] = field(default_factory=lambda: [1, 50, 500], metadata=cli("BENCH_COST_NS"))
+    # request path (bench/request_path.py): PATCHes through Daphne, and as many in-process.
+    request_path_patches: int = field(default=500, metadata=cli())
+    # connects (bench/connects.py): sockets opened one after the other; the storm.
+    connect_sockets: int = field(default=200, metadata=cli())
+    storm_sockets: int = field(default=1000, metadata=cli("BENCH_STORM_SOCKETS"))
+    storm_concurrency: int = field(default=50, metadata=cli())
     # Warm-up rounds before each measured series (not counted).
     warmup: int = field(default=5, metadata=cli("BENCH_WARMUP"))
     # How long the User fan-out waits to see which sockets a first_name change reaches.
@@ -74,9 +90,10 @@ class Options:
     @property
     def watchers(self) -> int:
         """Users the world needs: watchers of the fan-out, owners of the many-objects Foos, and
-        two sockets' worth of users for the memory scenario."""
+        two sockets' worth of users for the memory scenario, a user per socket of the connects."""
         owners = self.many_foos // self.subs_per_socket
-        return max(max(self.fanout_ns, default=1), owners, (self.memory_sockets + 1) // 2, 1)
+        sockets = (self.memory_sockets + 1) // 2, self.connect_sockets, self.storm_sockets
+        return max(max(self.fanout_ns, default=1), owners, *sockets, 1)
 
     def to_json(self) -> dict:
         return {
@@ -95,6 +112,8 @@ QUICK = {
     "many_seconds": 5.0,
     "memory_sockets": 300,
     "cost_ns": [1, 50],
+    "request_path_patches": 200,
+    "connect_sockets": 100,
     "warmup": 3,
 }
 

@@ -4,6 +4,7 @@ PNG plot of latency and throughput against N."""
 import json
 from pathlib import Path
 
+from bench import goals
 from bench.tables import COST_HEADER, FLOOR_CHANNELS, HEADER, cost_rows, rows_for, table
 
 
@@ -14,7 +15,7 @@ def backends_in(results: dict) -> list[str]:
 
 
 def markdown(results: dict) -> str:
-    parts = introduction(results["meta"])
+    parts = introduction(results["meta"]) + goals.markdown(results)
     for backend in backends_in(results):
         channels = FLOOR_CHANNELS[backend]
         parts += [
@@ -127,7 +128,7 @@ def notes_section(results: dict) -> list[str]:
 def scenario_results(results: dict):
     """(target name, label, result) of every measured series."""
     for name, target in results["targets"].items():
-        for scenario in ("latency", "many", "memory"):
+        for scenario in ("latency", "many", "memory", "request_path", "connect", "storm"):
             if scenario in target:
                 yield name, scenario, target[scenario]
         for kind in ("foo", "user"):

@@ -12,13 +12,35 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
-from bench import config, report, scenarios, servers
+from bench import config, connects, goals, report, request_path, scenarios, servers
 from bench.clients import Client
 
 STARTED = time.monotonic()
+
+
+class Scenario(NamedTuple):
+    """A scenario of a module of its own: on which kinds of target it runs, and on a fresh
+    server of its own or on the one the other scenarios share."""
+
+    measure: Callable[[scenarios.Context], dict]
+    headline: Callable[[dict], str]
+    kinds: frozenset = frozenset({"ours"})
+    fresh: bool = False
+
+
+MODULES = {
+    "request_path": Scenario(request_path.measure, request_path.headline),
+    "connect": Scenario(
+        connects.connect, connects.connect_headline, kinds=frozenset({"ours", "floor"})
+    ),
+    # As after a deploy: every socket arrives at a process that has none.
+    "storm": Scenario(connects.storm, connects.storm_headline, fresh=True),
+}
 
 
 def log(message: str) -> None:
@@ -105,13 +127,20 @@ class Runner:
                 for s in ("latency", "fanout_foo", "fanout_user", "many")
                 if s in options.scenarios
             ]
-            if live:
+            shared, fresh = self.module_scenarios(target)
+            if live or shared:
                 log(f"[{target.name}] starting")
                 with target:
                     context = scenarios.Context(options, target, client, world)
                     self.live_scenarios(target, context, live, result)
+                    self.run_modules(context, shared, result)
                     if "memory" in options.scenarios and not options.memory_fresh_server:
                         self.memory(target, context, result)
+            for name in fresh:
+                log(f"[{target.name}] {name}: fresh server")
+                with target:
+                    context = scenarios.Context(options, target, client, world)
+                    self.run_modules(context, [name], result)
             if "memory" in options.scenarios and options.memory_fresh_server:
                 log(f"[{target.name}] memory: fresh server, {options.memory_sockets} sockets")
                 with target:
@@ -119,6 +148,28 @@ class Runner:
                     self.memory(target, context, result)
             result["client_counters"] = client.call("counters")
         return result
+
+    def module_scenarios(self, target: servers.Target) -> tuple[list[str], list[str]]:
+        """The asked-for MODULES scenarios that run on `target`: on the shared server, fresh."""
+        names = [
+            name
+            for name, scenario in MODULES.items()
+            if name in self.options.scenarios and target.kind in scenario.kinds
+        ]
+        return (
+            [name for name in names if not MODULES[name].fresh],
+            [name for name in names if MODULES[name].fresh],
+        )
+
+    def run_modules(self, context, names: list[str], result: dict) -> None:
+        for name in names:
+            scenario = MODULES[name]
+            found = self.attempt(f"{context.target.name} {name}", scenario.measure, context)
+            if found is None:
+                self.reset(context)
+            else:
+                result[name] = found
+                log(f"  {name}: {scenario.headline(found)}")
 
     def memory(self, target, context, result: dict) -> None:
         memory = self.attempt(f"{target.name} memory", scenarios.memory, context)
@@ -239,6 +290,7 @@ class Runner:
                     targets.append(servers.floor_channels(layer, options, self.log_dir))
             for target in targets:
                 results["targets"][target.name] = self.run_target(target, world)
+        results["goals"] = [goal.to_json() for goal in goals.collect(results)]
         results["meta"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         results["meta"]["loadavg_end"] = os.getloadavg()
         results["errors"] = self.errors

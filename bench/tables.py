@@ -83,6 +83,8 @@ def rows_for(results: dict, backend: str) -> list[list[str]]:
         fanout_rows(figures, kind, label)
     many_rows(figures)
     memory_rows(figures)
+    request_path_rows(figures)
+    connect_rows(figures)
     return figures.rows
 
 
@@ -154,6 +156,47 @@ def memory_rows(figures: Figures) -> None:
             ratio(kib[0], kib[2]),
         ]
     )
+
+
+def request_path_rows(figures: Figures) -> None:
+    """Ours only: the floors have no in-process side."""
+    found = dig(figures.ours, "request_path")
+    if not found:
+        return
+    prefix = f"7. PATCH ({found['patches']} each way)"
+    for label, key in (("through Daphne", "daphne_ms"), ("in-process", "in_process_ms")):
+        figures.latency(f"{prefix} {label}: p50 / p99 ms", "request_path", key, show_ratio=False)
+    figures.scalar(f"{prefix}: Daphne ÷ in-process, p50", "request_path", "ratio_p50")
+    for label, key in (
+        ("Daphne", "daphne_cpu_ms_per_patch"),
+        ("in-process", "in_process_cpu_ms_per_patch"),
+    ):
+        figures.scalar(f"{prefix}: {label} CPU ms per PATCH", "request_path", key, show_ratio=False)
+
+
+def connect_rows(figures: Figures) -> None:
+    connect, storm = figures.first("connect"), dig(figures.ours, "storm")
+    if connect:
+        prefix = f"8. connect + authenticate + subscribe, one at a time ({connect['sockets']})"
+        figures.scalar(f"{prefix}: server CPU ms per socket", "connect", "server_cpu_ms_per_socket")
+        for label, key in (
+            ("a connect", "per_connect"),
+            ("a subscription", "per_subscribe"),
+            (f"a batch of {dig(figures.ours, 'connect', 'queries', 'batch')}", "per_batch"),
+        ):
+            figures.scalar(f"8. queries of {label}", "connect", "queries", key, show_ratio=False)
+    if storm:
+        prefix = (
+            f"8. storm, {storm['sockets']} sockets x {storm['subscriptions_per_socket']} "
+            f"subscriptions, {storm['concurrency']} at a time"
+        )
+        for label, key, digits in (
+            ("s until all answered", "seconds", 2),
+            ("sockets subscribed", "subscribed", 0),
+            ("handshakes failed", "handshake_failed", 0),
+            ("server CPU % of a core", "server_cpu_pct", 0),
+        ):
+            figures.scalar(f"{prefix}: {label}", "storm", key, digits=digits, show_ratio=False)
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:

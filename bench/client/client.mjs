@@ -21,7 +21,9 @@ import { csrf, login, now, patch } from "./http.mjs";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function openSocket(url, origin, spec, confirm) {
+// Opens one socket and subscribes: one message per subscription, or all of them in one
+// `{"subscribe": [...]}` batch. An error before the handshake completes is marked `handshake`.
+function openSocket(url, origin, spec, confirm, batch) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, {
       headers: { Origin: origin, Cookie: spec.cookie },
@@ -34,12 +36,17 @@ function openSocket(url, origin, spec, confirm) {
       sockets.delete(socket);
       for (const waiter of socket.waiting.values()) waiter.reject(new Error("socket closed"));
     });
-    ws.on("error", reject);
+    let opened = false;
+    ws.on("error", (error) => {
+      error.handshake = !opened;
+      reject(error);
+    });
     ws.on("open", async () => {
+      opened = true;
       sockets.add(socket);
       try {
         const confirmations = [];
-        spec.subs.forEach(([model, id], index) => {
+        const messages = spec.subs.map(([model, id], index) => {
           const message = { model, id };
           if (confirm === "all" || index === spec.subs.length - 1) {
             message.request_id = index + 1;
@@ -47,8 +54,10 @@ function openSocket(url, origin, spec, confirm) {
               new Promise((ok, ko) => socket.waiting.set(index + 1, { resolve: ok, reject: ko })),
             );
           }
-          ws.send(JSON.stringify(message));
+          return message;
         });
+        if (batch) ws.send(JSON.stringify({ subscribe: messages }));
+        else for (const message of messages) ws.send(JSON.stringify(message));
         // A socket handles its messages in order: the last confirmation covers the others.
         await Promise.all(confirmations);
         for (const [model, id] of spec.subs) {
@@ -63,24 +72,32 @@ function openSocket(url, origin, spec, confirm) {
   });
 }
 
-async function open({ ws: url, origin, sockets: specs, concurrency = 64, confirm = "all" }) {
+async function open({ ws: url, origin, sockets: specs, concurrency = 64, confirm = "all", batch = false }) {
   const started = now();
   let next = 0;
   let failed = 0;
+  let handshakeFailed = 0;
   const failures = [];
   async function worker() {
     while (next < specs.length) {
       const spec = specs[next++];
       try {
-        await openSocket(url, origin, spec, confirm);
+        await openSocket(url, origin, spec, confirm, batch);
       } catch (error) {
         failed += 1;
+        if (error.handshake) handshakeFailed += 1;
         if (failures.length < 5) failures.push(String(error.message || error));
       }
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, specs.length) }, worker));
-  return { opened: specs.length - failed, failed, failures, seconds: (now() - started) / 1000 };
+  return {
+    opened: specs.length - failed,
+    failed,
+    handshake_failed: handshakeFailed,
+    failures,
+    seconds: (now() - started) / 1000,
+  };
 }
 
 async function close() {
@@ -151,6 +168,17 @@ async function rounds({ http: base, target, rounds: count, timeout = 10000, paus
     out.first.push(rec.first - response.sent);
     out.last.push(rec.last - response.sent);
     if (pause) await sleep(pause);
+  }
+  return out;
+}
+
+// Sequential PATCHes of one object, nothing awaited but each response: their round trips.
+async function patches({ http: base, target, count }) {
+  const out = { resp: [], http_errors: 0 };
+  for (let i = 0; i < count; i += 1) {
+    const response = await patch(base, target);
+    if (response.status === 200) out.resp.push(response.received - response.sent);
+    else out.http_errors += 1;
   }
   return out;
 }
@@ -318,6 +346,7 @@ const commands = {
   open,
   close,
   rounds,
+  patches,
   inflight,
   rate,
   counters: async () => ({ ...counters, error_samples: errorSamples, sockets: sockets.size }),

@@ -31,6 +31,10 @@ SMALL = [
     "--memory-settle-seconds", "0.1",
     "--memory-same-server",
     "--probe-ms", "300",
+    "--request-path-patches", "10",
+    "--connect-sockets", "3",
+    "--storm-sockets", "4",
+    "--storm-concurrency", "2",
     "--warmup", "1",
 ]  # fmt: skip
 
@@ -136,6 +140,53 @@ def test_cost_is_counted_for_each_object(results):
             assert measured["layer_group_sends"] == 2
             assert measured["to_representation"] >= 1
             assert measured["frames"] >= 1
+
+
+def test_request_path_times_the_patch_both_ways(results):
+    targets = results["results"]["targets"]
+    request_path = targets["ours/sqlite-memory"]["request_path"]
+    assert request_path["patches"] == 10
+    assert request_path["http_errors"] == 0
+    assert finite_summary(request_path["daphne_ms"])
+    assert finite_summary(request_path["in_process_ms"])
+    assert request_path["ratio_p50"] > 0
+    assert request_path["daphne_cpu_ms_per_patch"] > 0
+    assert request_path["in_process_cpu_ms_per_patch"] > 0
+    # The floors have no in-process side.
+    assert "request_path" not in targets["floor-channels/memory"]
+
+
+def test_connects_are_measured_on_every_target(results):
+    for target in results["results"]["targets"].values():
+        connect = target["connect"]
+        assert connect["sockets"] == 3
+        assert connect["server_cpu_ms_per_socket"] >= 0
+
+
+def test_a_batch_of_subscriptions_costs_the_queries_of_one(results):
+    queries = results["results"]["targets"]["ours/sqlite-memory"]["connect"]["queries"]
+    assert queries["batch"] == 10
+    assert queries["per_connect"] > 0
+    assert queries["per_subscribe"] > 0
+    assert queries["per_batch"] == queries["per_subscribe"]
+
+
+def test_the_storm_subscribes_every_socket(results):
+    storm = results["results"]["targets"]["ours/sqlite-memory"]["storm"]
+    assert storm["sockets"] == storm["subscribed"] == 4
+    assert storm["subscriptions_per_socket"] == 10
+    assert storm["handshake_failed"] == storm["subscribe_failed"] == 0
+    assert storm["seconds"] > 0
+
+
+def test_every_goal_is_reported_with_its_verdict(results):
+    goals = results["results"]["goals"]
+    assert [goal["target"][:2] for goal in goals] == ["1.", "4.", "4.", "4.", "4."]
+    assert all(goal["backend"] == "sqlite-memory" for goal in goals)
+    assert all(goal["holds"] in (True, False) for goal in goals)
+    table = (results["out"] / "results.md").read_text()
+    assert "## Goals (issue 14)" in table
+    assert "| 4. storm: handshakes failed | sqlite-memory | 0 | at most 0 | yes |" in table
 
 
 def test_outputs_are_written(results):
