@@ -2,6 +2,7 @@
 the command line changes (bench/README.md lists them)."""
 
 import argparse
+import math
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -11,7 +12,16 @@ ROOT = BENCH_DIR.parent
 
 BACKENDS = ("sqlite-memory", "postgres-redis", "postgres-redis-pubsub")
 FLOORS = ("floor-websockets", "floor-channels")
-SCENARIOS = ("latency", "fanout_foo", "fanout_user", "many", "memory", "cost")
+SCENARIOS = (
+    "latency",
+    "fanout_foo",
+    "fanout_user",
+    "many",
+    "memory",
+    "cost",
+    "collection",
+    "cluster",
+)
 
 
 def cli(variable: str | None = None) -> dict:
@@ -56,6 +66,33 @@ class Options:
     memory_fresh_server: bool = True
     # 5. cost per change
     cost_ns: list[int] = field(default_factory=lambda: [1, 50, 500], metadata=cli("BENCH_COST_NS"))
+    # 6. a collection's fan-out (issue 13): sockets of one user following its Foos, a POST each
+    collection_sockets: int = field(default=1000, metadata=cli("BENCH_COLLECTION_SOCKETS"))
+    # 7. the cluster (issue 12, bench/cluster.py): fan-out through the load balancer,
+    cluster_sockets: int = field(default=3000, metadata=cli("BENCH_CLUSTER_SOCKETS"))
+    # Redis commands per change at these numbers of sockets, over this many changes,
+    commands_ns: list[int] = field(
+        default_factory=lambda: [30, 300, 3000], metadata=cli("BENCH_COMMANDS_NS")
+    )
+    commands_rounds: int = field(default=20, metadata=cli())
+    # less the commands of an idle cluster over this long (the hubs' watch, health checks),
+    commands_idle_seconds: float = field(default=3.0, metadata=cli())
+    # and the reconnect storm: sockets of one process killed, `subs_per_socket` subscriptions
+    # each (`storm_per_user` sockets per user), while other sockets on the other processes
+    # (`storm_others_per_user` per user, following their user's Foos) receive `storm_rate`
+    # PATCHes per second, first for `storm_baseline_seconds`, then for `storm_seconds` from
+    # just before the kill.
+    storm_sockets: int = field(default=1000, metadata=cli("BENCH_STORM_SOCKETS"))
+    storm_per_user: int = 10
+    storm_others: int = field(default=100, metadata=cli())
+    storm_others_per_user: int = 5
+    storm_rate: float = field(default=20.0, metadata=cli())
+    storm_baseline_seconds: float = field(default=5.0, metadata=cli())
+    storm_seconds: float = field(default=15.0, metadata=cli())
+    storm_timeout_seconds: float = field(default=120.0, metadata=cli())
+    # PostgreSQL 15 publishes an idle backend's counters up to 10 s late: the database's
+    # counters are read this long after the work they count.
+    stats_settle_seconds: float = field(default=11.0, metadata=cli())
     # Warm-up rounds before each measured series (not counted).
     warmup: int = field(default=5, metadata=cli("BENCH_WARMUP"))
     # How long the User fan-out waits to see which sockets a first_name change reaches.
@@ -73,10 +110,13 @@ class Options:
 
     @property
     def watchers(self) -> int:
-        """Users the world needs: watchers of the fan-out, owners of the many-objects Foos, and
-        two sockets' worth of users for the memory scenario."""
+        """Users the world needs: watchers of the fan-out, owners of the many-objects Foos, two
+        sockets' worth of users for the memory scenario, and the users of the reconnect storm."""
         owners = self.many_foos // self.subs_per_socket
-        return max(max(self.fanout_ns, default=1), owners, (self.memory_sockets + 1) // 2, 1)
+        storm = math.ceil(self.storm_sockets / self.storm_per_user) + math.ceil(
+            self.storm_others / self.storm_others_per_user
+        )
+        return max(max(self.fanout_ns, default=1), owners, (self.memory_sockets + 1) // 2, storm, 1)
 
     def to_json(self) -> dict:
         return {
@@ -95,6 +135,14 @@ QUICK = {
     "many_seconds": 5.0,
     "memory_sockets": 300,
     "cost_ns": [1, 50],
+    "collection_sockets": 100,
+    "cluster_sockets": 300,
+    "commands_ns": [3, 30, 300],
+    "commands_rounds": 10,
+    "storm_sockets": 200,
+    "storm_others": 20,
+    "storm_baseline_seconds": 3.0,
+    "storm_seconds": 8.0,
     "warmup": 3,
 }
 
