@@ -251,6 +251,16 @@ def anomalies(results: dict) -> list[str]:
                     f"{data.get('storage_cpu_pct', '?')}%, py-spy "
                     f"{data.get('profiler_cpu_pct', '?')}%): contended"
                 )
+    waits = {
+        phase: seconds
+        for phase, seconds in ((results.get("cluster") or {}).get("lb_waits") or {}).items()
+        if seconds > 1
+    }
+    if waits:
+        notes.append(
+            f"cluster: HAProxy had taken web processes out (a health check answered late under "
+            f"load) and the run waited for them before these phases, in seconds: {waits}"
+        )
     storm = (results.get("cluster") or {}).get("storm")
     if storm and not storm["resync"]["complete"]:
         notes.append(
