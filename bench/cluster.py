@@ -35,6 +35,17 @@ from harness.processes import Server, daphne_command, free_port
 WEB_PROCESSES = 3
 
 
+class Web(Server):
+    """A web process of the cluster: Daphne with the Procfile's `--proxy-headers`."""
+
+    def __init__(self, number: int, env: dict, log_dir):
+        self.port = free_port()
+        command = daphne_command(self.port, "--proxy-headers")
+        super().__init__(
+            f"web{number}", command, env, self.port, log_dir / f"cluster-web{number}.log"
+        )
+
+
 class Cluster:
     """The processes of the cluster, up when constructed, and where clients reach them. No job
     worker: the benchmark starts no job."""
@@ -43,21 +54,13 @@ class Cluster:
     name = "cluster/postgres-redis"
 
     def __init__(self, options: Options, log_dir):
-        self.webs: list[Server] = []
+        self.webs: list[Web] = []
         self.lb = None
         self.redis = RedisServer()
         env = backend_env("postgres-redis", options) | {"REDIS_URL": self.redis.url}
         try:
             for number in range(1, WEB_PROCESSES + 1):
-                port = free_port()
-                web = Server(
-                    f"web{number}",
-                    daphne_command(port, "--proxy-headers"),
-                    env,
-                    port,
-                    log_dir / f"cluster-web{number}.log",
-                )
-                web.port = port
+                web = Web(number, env, log_dir)
                 web.start()
                 self.webs.append(web)
             self.lb = HAProxy([web.port for web in self.webs])
