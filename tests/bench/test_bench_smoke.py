@@ -2,7 +2,8 @@
 
 The real harness at toy sizes: N=2, a few rounds, SQLite and the in-memory layer, both floors,
 driven by the Node client that produces the published numbers (skipped where Node or npm is
-missing, as the PostgreSQL and Redis legs are; CI has both). No timing is asserted: this machine
+missing, as the PostgreSQL and Redis legs are; CI has both); and the cluster scenario, on the
+PostgreSQL leg, with HAProxy. No timing is asserted: this machine
 is no benchmark machine.
 """
 
