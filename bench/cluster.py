@@ -321,6 +321,8 @@ def storm(ctx: ClusterContext) -> dict:
         for name in end
     }
     durations = resync.pop("durations")
+    if resync["seconds"] is not None:
+        resync["seconds"] = round(resync["seconds"], 3)
     return {
         "sockets": opened["opened"],
         "subscriptions": opened["opened"] * options.subs_per_socket,

@@ -182,8 +182,8 @@ class Runner:
             return
         result["collection"] = {str(n): found}
         log(
-            f"  collection N={n}: round p50 {found['round_ms'].get('p50')} ms, p99 "
-            f"{found['round_ms'].get('p99')} ms; "
+            f"  collection N={n}: round p50 {found['round_from_send_ms'].get('p50')} ms, p99 "
+            f"{found['round_from_send_ms'].get('p99')} ms from send; "
             f"{found['throughput']['deliveries_per_s']:.0f} deliveries/s"
         )
 
