@@ -9,14 +9,21 @@ Protocol: one JSON object per line on the client's stdin, one answer per line on
 - `csrf {http}` -> `{csrftoken}`
 - `login {http, username, password}` -> `{sessionid, csrftoken, user}` (GET /api/auth/csrf, then
   POST /api/auth/login with X-CSRFToken)
-- `open {ws, origin, sockets: [{cookie, subs: [[model, id], ...], full}], concurrency, confirm,
-  batch}` -> `{opened, failed, handshake_failed, failures, seconds}`, `concurrency` sockets
-  connecting and subscribing at a time. Each socket sends its subscriptions, one message each or,
-  with `batch`, all in one `{"subscribe": [...]}`; `confirm: "all"` gives each a request_id and
-  waits for every SUBSCRIBED, `"last"` only for the last one (a socket handles its messages in
-  order). `handshake_failed` counts the sockets that failed before the handshake completed.
-  `full` (true/false/null) is the User representation the socket must receive: with or without
-  `email`; a mismatch counts in `wrong_representation`.
+- `open {ws, origin, sockets: [{cookie, subs: [[model, id], ...], full, reconnect}], concurrency,
+  confirm, batch}` -> `{opened, failed, handshake_failed, failures, seconds, by_server}`,
+  `concurrency` sockets connecting and subscribing at a time. Each socket sends its
+  subscriptions (an id of null: the model's collection), one message each or, with `batch`, all
+  in one `{"subscribe": [...]}`; `confirm: "all"` gives each a request_id and waits for every
+  SUBSCRIBED, `"last"` only for the last one (a socket handles its messages in order).
+  `handshake_failed` counts the sockets that failed before the handshake completed. `full`
+  (true/false/null) is the User representation the socket must receive: with or without
+  `email`; a mismatch counts in `wrong_representation`. `by_server` counts the sockets by the
+  process behind the load balancer that holds them (its X-Served-By; "null" without one).
+  With `reconnect: {ws, origin}`, a socket the server closes connects there again with the JS
+  client's backoff and subscribes again to all it held (bench/client/reconnect.mjs).
+- `resynced {expected, timeout}`: waits until `expected` sockets have been lost and each has
+  subscribed again -> `{lost, resynced, complete, seconds, durations, attempts, failed_attempts,
+  by_server, failures}`, `seconds` from the first loss to the last resync.
 - `rounds {http, target, rounds, timeout, pause}`: sequential PATCHes of one object, each waiting
   for its event on every subscribed socket -> `{expected, resp: [], first: [], last: [],
   timeouts, http_errors, version_mismatch}`, all from the PATCH's send.
@@ -38,9 +45,11 @@ Protocol: one JSON object per line on the client's stdin, one answer per line on
   unexpected, closed, sockets}`; `over_delivered` counts events beyond the sockets an update goes
   to: two updates that carried the same version; `close` -> `{closed}`; `quit`.
 
-A target is `{model, id, path, cookie, csrftoken, field}`: PATCH `path` with `{field: <unique>}`.
-An update is matched to its events by (model, public id, version): the version is in the PATCH
-response (Foo), or predicted from the last seen (User, whose representation has none).
+A target is `{model, id, path, cookie, csrftoken, field, method}`: PATCH (or `method`, a
+create's POST, without `id`) `path` with `{field: <unique>}`. An update is matched to its events
+(UPDATE_ or CREATE_) by (model, public id, version): the id and version are in the response
+(Foo), or the version is predicted from the last seen (User, whose representation has none). An
+update's events go to the sockets subscribed to the object and those following its collection.
 """
 
 import contextlib

@@ -2,6 +2,7 @@
 the command line changes (bench/README.md lists them)."""
 
 import argparse
+import math
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -21,6 +22,8 @@ SCENARIOS = (
     "request_path",
     "connect",
     "storm",
+    "collection",
+    "cluster",
 )
 
 
@@ -68,10 +71,37 @@ class Options:
     cost_ns: list[int] = field(default_factory=lambda: [1, 50, 500], metadata=cli("BENCH_COST_NS"))
     # request path (bench/request_path.py): PATCHes through Daphne, and as many in-process.
     request_path_patches: int = field(default=500, metadata=cli())
-    # connects (bench/connects.py): sockets opened one after the other; the storm.
+    # connects (bench/connects.py): sockets opened one after the other; the storm (one process,
+    # `storm_concurrency` connecting at a time; the cluster's kills one process holding as many).
     connect_sockets: int = field(default=200, metadata=cli())
     storm_sockets: int = field(default=1000, metadata=cli("BENCH_STORM_SOCKETS"))
     storm_concurrency: int = field(default=50, metadata=cli())
+    # 6. a collection's fan-out (issue 13): sockets of one user following its Foos, a POST each
+    collection_sockets: int = field(default=1000, metadata=cli("BENCH_COLLECTION_SOCKETS"))
+    # 7. the cluster (issue 12, bench/cluster.py): fan-out through the load balancer,
+    cluster_sockets: int = field(default=3000, metadata=cli("BENCH_CLUSTER_SOCKETS"))
+    # Redis commands per change at these numbers of sockets, over this many changes,
+    commands_ns: list[int] = field(
+        default_factory=lambda: [30, 300, 3000], metadata=cli("BENCH_COMMANDS_NS")
+    )
+    commands_rounds: int = field(default=20, metadata=cli())
+    # less the commands of an idle cluster over this long (the hubs' watch, health checks),
+    commands_idle_seconds: float = field(default=3.0, metadata=cli())
+    # and the reconnect storm (`storm_sockets`, above): sockets of one process killed,
+    # `subs_per_socket` subscriptions each (`storm_per_user` sockets per user), while other
+    # sockets on the other processes (`storm_others_per_user` per user, following their user's
+    # Foos) receive `storm_rate` PATCHes per second, first for `storm_baseline_seconds`, then
+    # for `storm_seconds` from just before the kill.
+    storm_per_user: int = 10
+    storm_others: int = field(default=100, metadata=cli())
+    storm_others_per_user: int = 5
+    storm_rate: float = field(default=20.0, metadata=cli())
+    storm_baseline_seconds: float = field(default=5.0, metadata=cli())
+    storm_seconds: float = field(default=15.0, metadata=cli())
+    storm_timeout_seconds: float = field(default=120.0, metadata=cli())
+    # PostgreSQL 15 publishes an idle backend's counters up to 10 s late: the database's
+    # counters are read this long after the work they count.
+    stats_settle_seconds: float = field(default=11.0, metadata=cli())
     # Warm-up rounds before each measured series (not counted).
     warmup: int = field(default=5, metadata=cli("BENCH_WARMUP"))
     # How long the User fan-out waits to see which sockets a first_name change reaches.
@@ -89,11 +119,15 @@ class Options:
 
     @property
     def watchers(self) -> int:
-        """Users the world needs: watchers of the fan-out, owners of the many-objects Foos, and
-        two sockets' worth of users for the memory scenario, a user per socket of the connects."""
+        """Users the world needs: watchers of the fan-out, owners of the many-objects Foos, two
+        sockets' worth of users for the memory scenario, a user per socket of the connects and
+        of the one-process storm, and the users of the cluster's reconnect storm."""
         owners = self.many_foos // self.subs_per_socket
         sockets = (self.memory_sockets + 1) // 2, self.connect_sockets, self.storm_sockets
-        return max(max(self.fanout_ns, default=1), owners, *sockets, 1)
+        cluster_storm = math.ceil(self.storm_sockets / self.storm_per_user) + math.ceil(
+            self.storm_others / self.storm_others_per_user
+        )
+        return max(max(self.fanout_ns, default=1), owners, *sockets, cluster_storm, 1)
 
     def to_json(self) -> dict:
         return {
@@ -114,6 +148,14 @@ QUICK = {
     "cost_ns": [1, 50],
     "request_path_patches": 200,
     "connect_sockets": 100,
+    "collection_sockets": 100,
+    "cluster_sockets": 300,
+    "commands_ns": [3, 30, 300],
+    "commands_rounds": 10,
+    "storm_sockets": 200,
+    "storm_others": 20,
+    "storm_baseline_seconds": 3.0,
+    "storm_seconds": 8.0,
     "warmup": 3,
 }
 

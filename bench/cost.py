@@ -8,7 +8,9 @@ wrapping ours and the layer's. The sockets are real ones through the real ASGI s
 check, session auth, consumer, hub), opened with channels' WebsocketCommunicator.
 
 Two changes are measured for each N: `save()` of the object (what the realtime layer adds to any
-write) and a whole PATCH through Django's test client (the REST request around it). Counts cover
+write) and a whole PATCH through Django's test client (the REST request around it). For a
+collection (N sockets following the owner's Foos, issue 13) the change is a new Foo: its `save()`,
+and a whole POST. Counts cover
 the window from the change to the last socket's frame, all threads.
 
 Run in a backend's environment (bench.servers.backend_env), on the seeded world:
@@ -213,7 +215,8 @@ async def measure_change(tally: Tally, sockets, prepare, change, required: int) 
 
 class Changes:
     """The two changes measured, each a (prepare, change) pair that writes a value of its own:
-    `save()` of the object, and a whole PATCH through Django's test client."""
+    `save()` of the object, and a whole PATCH through Django's test client (for a collection:
+    the `save()` of a new object, and a whole POST)."""
 
     def __init__(self):
         self.count = 0
@@ -232,7 +235,20 @@ class Changes:
 
         return prepare, change
 
-    def patch(self, path: str, session: str, field: str):
+    def create(self, model, field: str, **known):
+        """`save()` of a new object with `known` fields."""
+
+        def prepare():
+            return model(**known)
+
+        def change(instance):
+            setattr(instance, field, self.unique())
+            instance.save()
+
+        return prepare, change
+
+    def patch(self, path: str, session: str, field: str, method: str = "patch"):
+        """The request: a PATCH, or the `method` that creates (a POST)."""
         from django.test import Client
 
         def prepare():
@@ -241,7 +257,8 @@ class Changes:
             return client
 
         def change(client):
-            response = client.patch(path, {field: self.unique()}, content_type="application/json")
+            send = getattr(client, method)
+            response = send(path, {field: self.unique()}, content_type="application/json")
             return response.status_code
 
         return prepare, change
@@ -268,6 +285,13 @@ def objects(world: dict, n: int, changes: Changes) -> dict:
             "save": changes.save(User, decode(User, star["id"]), "first_name"),
             "patch": changes.patch(f"/api/users/{star['id']}", star["sessions"][0], "first_name"),
         },
+        # Issue 13: N sockets of the owner following its Foos, each change a new Foo.
+        "collection": {
+            "cookies": [owner["sessions"][0]] * n,
+            "subscription": {"model": "api.Foo"},
+            "save": changes.create(Foo, "bar", owner_id=decode(User, owner["id"])),
+            "patch": changes.patch("/api/foo", owner["sessions"][0], "bar", method="post"),
+        },
     }
 
 
@@ -275,8 +299,8 @@ async def measure_object(tally: Tally, kind: str, measured: dict) -> dict:
     from backend.asgi import application
 
     sockets = await open_sockets(application, measured["cookies"], measured["subscription"])
-    # Foo: every socket is the owner's. User: the first socket is the user's own.
-    required = len(sockets) if kind == "foo" else 1
+    # Foo and collection: every socket is the owner's. User: the first socket is the user's own.
+    required = 1 if kind == "user" else len(sockets)
     # One of each first, unmeasured: lazy imports and caches are not a per-change cost.
     await measure_change(tally, sockets, *measured["save"], required)
     await measure_change(tally, sockets, *measured["patch"], required)
@@ -294,7 +318,7 @@ async def measure(world: dict, ns: list[int]) -> dict:
     tally = Tally()
     install(tally)
     changes = Changes()
-    results: dict = {"foo": {}, "user": {}}
+    results: dict = {"foo": {}, "user": {}, "collection": {}}
     for n in ns:
         for kind, measured in objects(world, n, changes).items():
             results[kind][str(n)] = await measure_object(tally, kind, measured)

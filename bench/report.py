@@ -5,7 +5,22 @@ import json
 from pathlib import Path
 
 from bench import goals
-from bench.tables import COST_HEADER, FLOOR_CHANNELS, HEADER, cost_rows, rows_for, table
+from bench.tables import (
+    COLLECTION_HEADER,
+    COMMANDS_HEADER,
+    COST_HEADER,
+    FLOOR_CHANNELS,
+    HEADER,
+    cluster_fanout_header,
+    cluster_fanout_rows,
+    collection_rows,
+    commands_goal,
+    commands_rows,
+    cost_rows,
+    rows_for,
+    storm_rows,
+    table,
+)
 
 
 def backends_in(results: dict) -> list[str]:
@@ -25,6 +40,8 @@ def markdown(results: dict) -> str:
             table(HEADER, rows_for(results, backend)),
         ]
     parts += cost_section(results)
+    parts += collection_section(results)
+    parts += cluster_section(results)
     for name, label, profile in profiles(results):
         parts += profile_section(name, label, profile)
     parts += notes_section(results)
@@ -59,10 +76,73 @@ def cost_section(results: dict) -> list[str]:
         "## 5. Cost per change (in-process, counted; bench/cost.py)",
         "",
         "`save()` of the object with N sockets subscribed, from the save to the last socket's "
-        "frame, all threads; last two columns: the whole PATCH request.",
+        "frame, all threads; last two columns: the whole PATCH request. A collection's change is "
+        "a new Foo of the user whose N sockets follow `api.Foo`: its `save()`, and a whole POST.",
         "",
         table(COST_HEADER, cost),
     ]
+
+
+def collection_section(results: dict) -> list[str]:
+    rows = collection_rows(results)
+    if not rows:
+        return []
+    return [
+        "",
+        "## 6. A collection's fan-out (issue 13)",
+        "",
+        "N sockets of one user following its Foo collection, each change a POST /api/foo whose "
+        "CREATE_FOO reaches all of them; beside it, the instance fan-out of scenario 2 (N "
+        "sockets on one Foo, PATCHes) at the same N in the same run. Round times from the "
+        "request's send; deliveries/s with 20 changes in flight.",
+        "",
+        table(COLLECTION_HEADER, rows),
+    ]
+
+
+def cluster_section(results: dict) -> list[str]:
+    cluster = results.get("cluster")
+    if not cluster:
+        return []
+    parts = [
+        "",
+        "## 7. The cluster (issue 12; bench/cluster.py)",
+        "",
+        "HAProxy (deploy/haproxy.cfg) in front of 3 Daphne web processes, on PostgreSQL and a "
+        "redis-server of the scenario's own. On this machine's 2 cores throughput cannot grow "
+        "with processes: what must hold is correctness, a cost per change in processes rather "
+        "than sockets, and the recovery time.",
+    ]
+    if cluster.get("fanout"):
+        parts += [
+            "",
+            "Fan-out through the load balancer, one Foo, its owner's sockets spread over the "
+            "processes, beside one process with a third of the sockets (scenario 2, same run):",
+            "",
+            table(cluster_fanout_header(results), cluster_fanout_rows(results)),
+        ]
+    if cluster.get("commands"):
+        parts += [
+            "",
+            "Redis commands per change (`INFO commandstats` before and after sequential "
+            "PATCHes, less what the idle cluster sends over as long):",
+            "",
+            table(COMMANDS_HEADER, commands_rows(results)),
+        ]
+        goal = commands_goal(results)
+        if goal:
+            parts += ["", goal]
+    if cluster.get("storm"):
+        parts += [
+            "",
+            "Reconnect storm: web1 killed (SIGKILL) while holding the sockets; they reconnect "
+            "through the load balancer with the JS client's backoff and subscribe again (the "
+            "snapshots are the resync). Database figures from `pg_stat_database`, less the "
+            "other clients' PATCH load (measured before the kill at the same rate).",
+            "",
+            table(["figure", "value"], storm_rows(results)),
+        ]
+    return parts
 
 
 def profile_section(name: str, label: str, profile: dict) -> list[str]:
@@ -134,6 +214,14 @@ def scenario_results(results: dict):
         for kind in ("foo", "user"):
             for n, result in (target.get(f"fanout_{kind}") or {}).items():
                 yield name, f"fan-out {kind} N={n}", result
+        for n, result in (target.get("collection") or {}).items():
+            yield name, f"collection N={n}", result
+    cluster = results.get("cluster") or {}
+    if "fanout" in cluster:
+        yield "cluster", f"fan-out N={cluster['fanout']['sockets']}", cluster["fanout"]
+    for phase in ("load_before", "load_during"):
+        if phase in cluster.get("storm", {}):
+            yield "cluster", f"storm, other clients' {phase}", cluster["storm"][phase]
 
 
 def profiles(results: dict):
@@ -164,7 +252,24 @@ def anomalies(results: dict) -> list[str]:
                     f"{data.get('storage_cpu_pct', '?')}%, py-spy "
                     f"{data.get('profiler_cpu_pct', '?')}%): contended"
                 )
-    for name, target in results["targets"].items():
+    waits = {
+        phase: seconds
+        for phase, seconds in ((results.get("cluster") or {}).get("lb_waits") or {}).items()
+        if seconds > 1
+    }
+    if waits:
+        notes.append(
+            f"cluster: HAProxy had taken web processes out (a health check answered late under "
+            f"load) and the run waited for them before these phases, in seconds: {waits}"
+        )
+    storm = (results.get("cluster") or {}).get("storm")
+    if storm and not storm["resync"]["complete"]:
+        notes.append(
+            f"cluster, storm: only {storm['resync']['resynced']} of {storm['resync']['lost']} lost "
+            f"sockets resynced: {storm['resync']['failures']}"
+        )
+    counted = {**results["targets"], "cluster": results.get("cluster") or {}}
+    for name, target in counted.items():
         counters = target.get("client_counters", {})
         found = {
             key: counters[key]

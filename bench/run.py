@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 from bench import config, connects, goals, report, request_path, scenarios, servers
 from bench.clients import Client
+from bench.cluster import Cluster, ClusterContext, cluster
+from bench.collection import collection
 
 STARTED = time.monotonic()
 
@@ -127,6 +129,9 @@ class Runner:
                 for s in ("latency", "fanout_foo", "fanout_user", "many")
                 if s in options.scenarios
             ]
+            # Collections are ours alone.
+            if "collection" in options.scenarios and target.kind == "ours":
+                live.append("collection")
             shared, fresh = self.module_scenarios(target)
             if live or shared:
                 log(f"[{target.name}] starting")
@@ -134,6 +139,8 @@ class Runner:
                     context = scenarios.Context(options, target, client, world)
                     self.live_scenarios(target, context, live, result)
                     self.run_modules(context, shared, result)
+                    if "collection" in live:
+                        self.collection(target, context, result)
                     if "memory" in options.scenarios and not options.memory_fresh_server:
                         self.memory(target, context, result)
             for name in fresh:
@@ -218,6 +225,52 @@ class Runner:
                     f"server {many['server_cpu_pct']}% CPU"
                 )
 
+    def collection(self, target, context, result: dict) -> None:
+        n = self.options.collection_sockets
+        found = self.attempt(f"{target.name} collection N={n}", collection, context, n)
+        if found is None:
+            self.reset(context)
+            return
+        result["collection"] = {str(n): found}
+        log(
+            f"  collection N={n}: round p50 {found['round_from_send_ms'].get('p50')} ms, p99 "
+            f"{found['round_from_send_ms'].get('p99')} ms from send; "
+            f"{found['throughput']['deliveries_per_s']:.0f} deliveries/s"
+        )
+
+    def run_cluster(self, world: dict) -> dict | None:
+        options = self.options
+        log(
+            f"[cluster] 3 web processes behind HAProxy: Redis commands at N = "
+            f"{options.commands_ns}, fan-out N={options.cluster_sockets}, reconnect storm of "
+            f"{options.storm_sockets} sockets"
+        )
+
+        def run():
+            with (
+                Client(self.log_dir / "client-cluster.log") as client,
+                Cluster(options, self.log_dir) as target,
+            ):
+                result = cluster(ClusterContext(options, target, client, world))
+                result["client_counters"] = client.call("counters")
+            return result
+
+        result = self.attempt("cluster", run)
+        if result is not None:
+            for n, commands in result["commands"].items():
+                log(f"  Redis commands per change, N={n}: {commands['per_change']}")
+            fanout, storm = result["fanout"], result["storm"]
+            log(
+                f"  fan-out N={fanout['sockets']}: round p50 {fanout['round_ms'].get('p50')} ms; "
+                f"{fanout['throughput']['deliveries_per_s']:.0f} deliveries/s"
+            )
+            log(
+                f"  storm: {storm['resync']['resynced']} of {storm['sockets']} sockets resynced in "
+                f"{storm['resync']['seconds']} s, {storm['database']['transactions']} "
+                f"transactions; others' p99 {storm['load_during']['lat_send_ms'].get('p99')} ms"
+            )
+        return result
+
     def reset(self, context) -> None:
         with contextlib.suppress(Exception):  # the failure itself is already recorded
             context.call("close")
@@ -277,6 +330,11 @@ class Runner:
                 cost = self.run_cost(backend, world_path)
                 if cost is not None:
                     results["cost"][backend] = cost
+            # The cluster runs once, on PostgreSQL with a Redis of its own.
+            if "cluster" in options.scenarios and backend == "postgres-redis":
+                found = self.run_cluster(world)
+                if found is not None:
+                    results["cluster"] = found
         world = world or synthetic_world(options)
         for floor in options.floors:
             if floor == "floor-websockets":

@@ -109,6 +109,9 @@ def backend_env(backend: str, options: Options) -> dict:
         HASHIDS_SALT="bench",
         SECURE_COOKIES="0",
         LOG_LEVEL="WARNING",
+        # The fan-outs hold up to thousands of one user's sockets in a process: an operator
+        # raises the limit of 50 (README: Limits) the same way.
+        REALTIME_MAX_SOCKETS_PER_USER="10000",
     )
     if backend == "sqlite-memory":
         env["DATABASE_URL"] = f"sqlite:///{options.sqlite_path}"

@@ -5,14 +5,15 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections import defaultdict
 
 import pytest
-import redis
 from django.conf import settings
 from django.db import connection
 
+from harness import cluster
+from harness.cluster import RedisServer as RedisServer
+from harness.cluster import served_by as served_by
 from harness.processes import (
     ROOT,
     START_TIMEOUT,
@@ -20,9 +21,8 @@ from harness.processes import (
     daphne_command,
     environment,
     free_port,
-    get,
-    wait_until,
 )
+from harness.processes import get as get
 
 
 def database_url() -> str:
@@ -84,80 +84,14 @@ class Worker:
         self.process.wait(timeout=START_TIMEOUT)
 
 
-class RedisServer:
-    """A redis-server of the test's own, on a free port and without persistence: one that a
-    test may stop or shard over, never the machine's shared Redis."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.start()
-
-    def start(self) -> None:
-        """Starts the server, empty: on the same port again after `kill()`."""
-        self.process = subprocess.Popen(
-            [
-                *["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"],
-                *["--save", "", "--appendonly", "no"],
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        wait_until("redis-server", self.answers, self.process)
-
-    def kill(self) -> None:
-        """A crash: SIGKILL, and everything it held is gone."""
-        self.process.kill()
-        self.process.wait(timeout=START_TIMEOUT)
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, socket_timeout=5)
-
-    def answers(self) -> bool:
-        try:
-            return redis.Redis.from_url(self.url, socket_timeout=1).ping()
-        except redis.ConnectionError:
-            return False
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=START_TIMEOUT)
-
-
-def served_by(url: str, servers: int) -> set[str]:
-    """The names of the processes that answer readiness through the load balancer at `url`,
-    asked until `servers` of them have, or START_TIMEOUT passes."""
-    names = set()
-    deadline = time.monotonic() + START_TIMEOUT
-    while len(names) < servers and time.monotonic() < deadline:
-        answer = get(f"{url}/api/health/ready")
-        if answer is not None and answer[0] == 200:
-            names.add(answer[1]["X-Served-By"])
-        else:
-            time.sleep(0.1)
-    return names
-
-
-class HAProxy:
-    """HAProxy with the committed deploy/haproxy.cfg, in front of three web processes."""
-
-    CONFIG = ROOT / "deploy" / "haproxy.cfg"
+class HAProxy(cluster.HAProxy):
+    """HAProxy with the committed deploy/haproxy.cfg, in front of three web processes (skipped
+    where HAProxy is missing)."""
 
     def __init__(self, webs: list[Daphne]):
         if shutil.which("haproxy") is None:
-            pytest.skip("needs HAProxy: apt-get install -y haproxy (.ci/run installs it)")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        servers = {f"WEB_{number}": f"127.0.0.1:{web.port}" for number, web in enumerate(webs, 1)}
-        self.process = subprocess.Popen(
-            ["haproxy", "-db", "-f", self.CONFIG],
-            env=environment(PORT=str(self.port), **servers),
-            stdout=subprocess.DEVNULL,
-        )
-        assert served_by(self.url, len(webs)) == {"web1", "web2", "web3"}
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=START_TIMEOUT)
+            pytest.skip(self.MISSING)
+        super().__init__([web.port for web in webs])
 
 
 class Cluster:

@@ -7,8 +7,10 @@
 import readline from "node:readline";
 import WebSocket from "ws";
 import {
+  audience,
   counters,
   errorSamples,
+  followers,
   hooks,
   onMessage,
   record,
@@ -18,7 +20,10 @@ import {
   versions,
 } from "./deliveries.mjs";
 import { csrf, login, now, patch } from "./http.mjs";
+import { lost, reset as resetReconnecting, resynced, stop as stopReconnecting } from "./reconnect.mjs";
 
+// 200 for a PATCH, 201 for a create.
+const succeeded = (response) => response.status >= 200 && response.status < 300;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Opens one socket and subscribes: one message per subscription, or all of them in one
@@ -29,12 +34,20 @@ function openSocket(url, origin, spec, confirm, batch) {
       headers: { Origin: origin, Cookie: spec.cookie },
       perMessageDeflate: false,
     });
-    const socket = { ws, waiting: new Map(), full: spec.full ?? null, subs: spec.subs };
+    const socket = { ws, waiting: new Map(), full: spec.full ?? null, subs: spec.subs, server: null };
+    // Behind the load balancer, the process that holds the socket (deploy/haproxy.cfg).
+    ws.on("upgrade", (response) => {
+      socket.server = response.headers["x-served-by"] ?? null;
+    });
     ws.on("message", (data) => onMessage(socket, data));
     ws.on("close", () => {
       counters.closed += 1;
       sockets.delete(socket);
       for (const waiter of socket.waiting.values()) waiter.reject(new Error("socket closed"));
+      if (socket.ready && spec.reconnect) {
+        const { ws: again, origin: from } = spec.reconnect;
+        lost(() => openSocket(again, from, { ...spec, counted: true }, "all"));
+      }
     });
     let opened = false;
     ws.on("error", (error) => {
@@ -47,7 +60,8 @@ function openSocket(url, origin, spec, confirm, batch) {
       try {
         const confirmations = [];
         const messages = spec.subs.map(([model, id], index) => {
-          const message = { model, id };
+          // Without an id: the model's collection.
+          const message = id === null ? { model } : { model, id };
           if (confirm === "all" || index === spec.subs.length - 1) {
             message.request_id = index + 1;
             confirmations.push(
@@ -60,10 +74,12 @@ function openSocket(url, origin, spec, confirm, batch) {
         else for (const message of messages) ws.send(JSON.stringify(message));
         // A socket handles its messages in order: the last confirmation covers the others.
         await Promise.all(confirmations);
-        for (const [model, id] of spec.subs) {
-          const object = `${model}|${id}`;
-          subscribers.set(object, (subscribers.get(object) || 0) + 1);
+        // A socket opened again after a loss is counted already.
+        for (const [model, id] of spec.counted ? [] : spec.subs) {
+          const [counts, key] = id === null ? [followers, model] : [subscribers, `${model}|${id}`];
+          counts.set(key, (counts.get(key) || 0) + 1);
         }
+        socket.ready = true;
         resolve(socket);
       } catch (error) {
         reject(error);
@@ -78,11 +94,13 @@ async function open({ ws: url, origin, sockets: specs, concurrency = 64, confirm
   let failed = 0;
   let handshakeFailed = 0;
   const failures = [];
+  const byServer = {};
   async function worker() {
     while (next < specs.length) {
       const spec = specs[next++];
       try {
-        await openSocket(url, origin, spec, confirm, batch);
+        const { server } = await openSocket(url, origin, spec, confirm, batch);
+        byServer[String(server)] = (byServer[String(server)] || 0) + 1;
       } catch (error) {
         failed += 1;
         if (error.handshake) handshakeFailed += 1;
@@ -97,10 +115,12 @@ async function open({ ws: url, origin, sockets: specs, concurrency = 64, confirm
     handshake_failed: handshakeFailed,
     failures,
     seconds: (now() - started) / 1000,
+    by_server: byServer,
   };
 }
 
 async function close() {
+  stopReconnecting();
   const closing = [...sockets].map(
     (socket) =>
       new Promise((resolve) => {
@@ -113,7 +133,9 @@ async function close() {
       }),
   );
   await Promise.all(closing);
+  resetReconnecting();
   subscribers.clear();
+  followers.clear();
   versions.clear();
   updates.clear();
   return { closed: closing.length };
@@ -143,12 +165,12 @@ async function rounds({ http: base, target, rounds: count, timeout = 10000, paus
   updates.clear();
   const object = `${target.model}|${target.id}`;
   const out = { resp: [], first: [], last: [], timeouts: 0, http_errors: 0, version_mismatch: 0 };
-  out.expected = subscribers.get(object) || 0;
+  out.expected = audience(object);
   for (let i = 0; i < count; i += 1) {
     // The User representation has no version: the next one is predicted from the last seen.
     let version = (versions.get(object) || 0) + 1;
     const response = await patch(base, target);
-    if (response.status !== 200) {
+    if (!succeeded(response)) {
       out.http_errors += 1;
       continue;
     }
@@ -156,7 +178,9 @@ async function rounds({ http: base, target, rounds: count, timeout = 10000, paus
       out.version_mismatch += 1;
       version = response.json.version;
     }
-    const key = `${object}|${version}`;
+    // A create's object is known from its response.
+    const id = response.json?.id ?? target.id;
+    const key = `${target.model}|${id}|${version}`;
     const ok = await complete(key, timeout);
     const rec = updates.get(key);
     updates.delete(key);
@@ -190,7 +214,7 @@ async function patches({ http: base, target, count }) {
 async function inflight({ http: base, target, inflight: depth = 20, seconds = 5, timeout = 10000 }) {
   updates.clear();
   const object = `${target.model}|${target.id}`;
-  const expected = subscribers.get(object) || 0;
+  const expected = audience(object);
   const out = { expected, updates: 0, completed: 0, deliveries: 0, http_errors: 0, stalled: false };
   let stop;
   const done = new Promise((resolve) => {
@@ -209,7 +233,7 @@ async function inflight({ http: base, target, inflight: depth = 20, seconds = 5,
   const launch = () => {
     out.updates += 1;
     patch(base, target).then((response) => {
-      if (response.status !== 200) failed();
+      if (!succeeded(response)) failed();
     }, failed);
   };
   hooks.onDelivery = () => {
@@ -349,6 +373,7 @@ const commands = {
   patches,
   inflight,
   rate,
+  resynced,
   counters: async () => ({ ...counters, error_samples: errorSamples, sockets: sockets.size }),
   quit: async () => {
     await close();

@@ -5,6 +5,7 @@ import { now } from "./http.mjs";
 
 export const sockets = new Set();
 export const subscribers = new Map(); // "model|id" -> sockets subscribed
+export const followers = new Map(); // "model" -> sockets following the collection
 export const versions = new Map(); // "model|id" -> last version seen (snapshot or event)
 export const updates = new Map(); // "model|id|version" -> deliveries of that update
 export const counters = {
@@ -22,11 +23,18 @@ export const hooks = {
   keepArrivals: false,
 };
 
+// The sockets an event of the object reaches: those subscribed to it, and those following its
+// collection (the benchmark never has one socket do both).
+export function audience(object) {
+  const model = object.slice(0, object.indexOf("|"));
+  return (subscribers.get(object) || 0) + (followers.get(model) || 0);
+}
+
 export function record(key) {
   let rec = updates.get(key);
   if (rec === undefined) {
     const object = key.slice(0, key.lastIndexOf("|"));
-    rec = { key, expected: subscribers.get(object) || 0, n: 0, first: 0, last: 0, arrivals: null };
+    rec = { key, expected: audience(object), n: 0, first: 0, last: 0, arrivals: null };
     if (hooks.keepArrivals) rec.arrivals = [];
     updates.set(key, rec);
   }
@@ -39,14 +47,17 @@ export function onMessage(socket, data) {
   const message = JSON.parse(data);
   const type = message.type;
   if (type === "SUBSCRIBED") {
-    const object = `${message.payload.model}|${message.payload.id}`;
-    versions.set(object, Math.max(versions.get(object) || 0, message.payload.version));
+    // A collection's answer names the model only: there is no version to keep.
+    if (message.payload.id !== undefined) {
+      const object = `${message.payload.model}|${message.payload.id}`;
+      versions.set(object, Math.max(versions.get(object) || 0, message.payload.version));
+    }
     const waiter = socket.waiting.get(message.meta.request_id);
     if (waiter) {
       socket.waiting.delete(message.meta.request_id);
       waiter.resolve();
     }
-  } else if (type.startsWith("UPDATE_")) {
+  } else if (type.startsWith("UPDATE_") || type.startsWith("CREATE_")) {
     const meta = message.meta;
     const object = `${meta.model}|${meta.id}`;
     if (meta.version > (versions.get(object) || 0)) versions.set(object, meta.version);

@@ -69,9 +69,10 @@ export async function login({ http: base, username, password }) {
   return { sessionid: jar.sessionid, csrftoken: jar.csrftoken || csrftoken, user: response.json };
 }
 
+// The update of a target: a PATCH, or the request its `method` names (a create's POST).
 export function patch(base, target) {
   seq += 1;
-  return request(base, "PATCH", target.path, {
+  return request(base, target.method || "PATCH", target.path, {
     cookie: target.cookie,
     csrftoken: target.csrftoken,
     body: { [target.field]: `${run}-${seq}` },

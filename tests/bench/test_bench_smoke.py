@@ -2,7 +2,8 @@
 
 The real harness at toy sizes: N=2, a few rounds, SQLite and the in-memory layer, both floors,
 driven by the Node client that produces the published numbers (skipped where Node or npm is
-missing, as the PostgreSQL and Redis legs are; CI has both). No timing is asserted: this machine
+missing, as the PostgreSQL and Redis legs are; CI has both); and the cluster scenario, on the
+PostgreSQL leg, with HAProxy. No timing is asserted: this machine
 is no benchmark machine.
 """
 
@@ -36,6 +37,8 @@ SMALL = [
     "--storm-sockets", "4",
     "--storm-concurrency", "2",
     "--warmup", "1",
+    "--collection-sockets", "2",
+    "--storm-others", "2",
 ]  # fmt: skip
 
 
@@ -189,6 +192,26 @@ def test_every_goal_is_reported_with_its_verdict(results):
     assert "| 4. storm: handshakes failed | sqlite-memory | 0 | at most 0 | yes |" in table
 
 
+def test_collection_followers_receive_every_create(results):
+    collection = results["results"]["targets"]["ours/sqlite-memory"]["collection"]["2"]
+    assert collection["rounds"] == 3
+    assert collection["timeouts"] == 0
+    assert finite_summary(collection["round_from_send_ms"])
+    throughput = collection["throughput"]
+    assert not throughput["stalled"]
+    assert throughput["deliveries"] >= throughput["updates"] * 2
+    assert throughput["deliveries_per_s"] > 0
+
+
+def test_collection_cost_is_counted_for_a_create(results):
+    for change in ("save", "patch"):
+        measured = results["results"]["cost"]["sqlite-memory"]["collection"]["2"][change]
+        # One CREATE_FOO to each follower, through the owner's group alone.
+        assert measured["frame_types"] == {"CREATE_FOO": 2}
+        assert measured["layer_group_sends"] == 1
+        assert measured["to_representation"] >= 1
+
+
 def test_outputs_are_written(results):
     out = results["out"]
     latest = json.loads((out / "latest.json").read_text())
@@ -196,3 +219,108 @@ def test_outputs_are_written(results):
     table = (out / "results.md").read_text()
     assert "| 2. Foo, owner's sockets, N=2: deliveries/s" in table
     assert "## 5. Cost per change" in table
+    assert "| sqlite-memory | Foo collection (a create) | 2 |" in table
+    assert "## 6. A collection's fan-out (issue 13)" in table
+
+
+CLUSTER = [
+    "--backends", "postgres-redis",
+    "--floors", "",
+    "--scenarios", "cluster",
+    "--fanout-ns", "2",
+    "--cluster-sockets", "6",
+    "--commands-ns", "3,6",
+    "--commands-rounds", "2",
+    "--commands-idle-seconds", "0.2",
+    "--fanout-rounds", "2",
+    "--inflight-seconds", "0.3",
+    "--storm-sockets", "4",
+    "--storm-others", "2",
+    "--storm-rate", "10",
+    "--storm-baseline-seconds", "0.5",
+    "--storm-seconds", "2",
+    "--stats-settle-seconds", "0",
+    "--many-foos", "20",
+    "--memory-sockets", "4",
+    "--warmup", "1",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cluster_results(node_client, tmp_path_factory):
+    """The cluster scenario at toy sizes, on the PostgreSQL leg (a database of its own, dropped
+    after) and a Redis of its own; it needs HAProxy."""
+    from django.db import connection
+
+    from harness.cluster import HAProxy, RedisServer
+    from tests.servers import database_url
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the cluster runs on PostgreSQL (the PostgreSQL/Redis leg)")
+    if shutil.which("haproxy") is None:
+        pytest.skip(HAProxy.MISSING)
+    out = tmp_path_factory.mktemp("cluster")
+    database = f"{database_url()}_bench"
+    redis = RedisServer()
+    options = config.parse(
+        [*CLUSTER, "--out-dir", str(out), "--no-plot"],
+        environ={"BENCH_DATABASE_URL": database, "BENCH_REDIS_URL": redis.url},
+    )
+    try:
+        runner = Runner(options)
+        results = runner.run()
+        report.write(results, options, runner.stamp)
+    finally:
+        redis.stop()
+        drop_database(database)
+    return {"results": results, "out": out}
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    admin, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{admin}/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_cluster_runs_without_failure(cluster_results):
+    assert cluster_results["results"]["errors"] == []
+    counters = cluster_results["results"]["cluster"]["client_counters"]
+    assert (counters["errors"], counters["over_delivered"], counters["unexpected"]) == (0, 0, 0)
+
+
+def test_commands_per_change_are_counted_at_each_n_over_every_process(cluster_results):
+    commands = cluster_results["results"]["cluster"]["commands"]
+    assert set(commands) == {"3", "6"}
+    for n, measured in commands.items():
+        assert measured["changes"] == 2
+        assert measured["per_change"] > 0
+        assert set(measured["by_server"]) == {"web1", "web2", "web3"}
+        assert sum(measured["by_server"].values()) == int(n)
+
+
+def test_cluster_fanout_reaches_every_socket(cluster_results):
+    fanout = cluster_results["results"]["cluster"]["fanout"]
+    assert (fanout["sockets"], fanout["rounds"], fanout["timeouts"]) == (6, 2, 0)
+    assert not fanout["throughput"]["stalled"]
+    assert fanout["throughput"]["deliveries_per_s"] > 0
+
+
+def test_storm_resyncs_every_socket_on_the_other_processes(cluster_results):
+    storm = cluster_results["results"]["cluster"]["storm"]
+    resync = storm["resync"]
+    assert (storm["sockets"], resync["lost"], resync["resynced"]) == (4, 4, 4)
+    assert resync["complete"]
+    assert set(resync["by_server"]) <= {"web2", "web3"}
+    assert {"transactions", "rows_fetched", "transactions_per_socket"} <= storm["database"].keys()
+    assert storm["load_during"]["completed"] > 0
+    assert finite_summary(storm["load_during"]["lat_send_ms"])
+
+
+def test_cluster_tables_are_written(cluster_results):
+    table = (cluster_results["out"] / "results.md").read_text()
+    assert "## 7. The cluster (issue 12; bench/cluster.py)" in table
+    assert "| 6 | " in table
+    assert "Commands per change at N=6 ÷ at N=3" in table
+    assert "| lost / resynced | 4 / 4 (all) |" in table

@@ -1,0 +1,38 @@
+"""6. A collection's fan-out (issue 13): N sockets of one user follow its Foo collection
+(`{"model": "api.Foo"}`, no id), and the user creates Foos over REST (POST /api/foo), each of which
+reaches every socket as a CREATE_FOO. Measured as the instance fan-out is (scenario 2): round time
+to the last socket, then deliveries/s with `inflight` creates outstanding."""
+
+from bench.scenarios import Context, round_summary, throughput
+
+
+def collection(ctx: Context, n: int) -> dict:
+    options = ctx.options
+    owner = ctx.login(ctx.world["owner"]["username"])
+    opened = ctx.open([{"cookie": owner["cookie"], "subs": [["api.Foo", None]]}] * n)
+    target = {
+        "model": "api.Foo",
+        "method": "POST",
+        "path": "/api/foo",
+        "cookie": owner["cookie"],
+        "csrftoken": owner["csrftoken"],
+        "field": "bar",
+    }
+    ctx.call("rounds", http=ctx.target.http, target=target, rounds=options.warmup)
+    count = options.fanout_rounds_large if n >= 1000 else options.fanout_rounds
+    rounds, usage = ctx.measure("rounds", http=ctx.target.http, target=target, rounds=count)
+    flight, flight_usage = ctx.measure(
+        "inflight",
+        http=ctx.target.http,
+        target=target,
+        inflight=options.inflight,
+        seconds=options.inflight_seconds,
+    )
+    ctx.call("close")
+    return {
+        "sockets": n,
+        "open_seconds": round(opened["seconds"], 3),
+        **round_summary(rounds),
+        **usage,
+        "throughput": {"inflight": options.inflight, **throughput(flight), **flight_usage},
+    }
