@@ -19,6 +19,11 @@ from realtime.loops import PerLoop
 
 logger = logging.getLogger(__name__)
 
+# Sockets written between two yields to the event loop during a fan-out: the loop also serves
+# HTTP (the writer's own response among it) and every other socket, which would otherwise wait
+# for the whole fan-out; a yield costs about a socket's write.
+DELIVERY_SLICE = 25
+
 # Seconds between two looks at what the layer lost (`Hub._watch`): a Redis restarted empty is
 # noticed this long after it answers again, at the cost of a command per shard and process.
 WATCH_INTERVAL = 1.0
@@ -148,9 +153,16 @@ class Hub:
             await socket.close(code)
 
     async def _deliver(self, message: dict) -> None:
+        """Writes the event to the group's sockets, DELIVERY_SLICE at a time. The next event
+        waits for this one, so each socket still sees the group's events in order. A socket
+        that joins meanwhile missed nothing (its snapshot is read after its join); one that
+        closes meanwhile may still be handed the frame, which Daphne drops for a closed
+        connection."""
         group = message["group"]
         frames: dict[int, notifications.Frame | None] = {}
-        for socket in list(self.groups.get(group, ())):
+        for index, socket in enumerate(list(self.groups.get(group, ()))):
+            if index and not index % DELIVERY_SLICE:
+                await asyncio.sleep(0)
             if socket.user_pk not in frames:
                 frames[socket.user_pk] = frame_for(message["frames"], socket.user_pk)
             await socket.deliver(group, message, frames[socket.user_pk])

@@ -180,3 +180,30 @@ async def test_a_shard_that_restarts_empty_stops_readiness_then_resyncs_the_sock
     again = await subscribed(user, foo)
     await save(foo, bar="after the restart")
     assert (await again.receive_json_from())["payload"]["bar"] == "after the restart"
+
+
+async def test_a_fan_out_lets_the_loop_serve_others_between_slices(
+    subscribed, user, foo, monkeypatch
+):
+    """The loop that writes a fan-out also serves HTTP, the writer's own response among it: it
+    gets a turn after every DELIVERY_SLICE sockets, and every socket still gets the event."""
+    monkeypatch.setattr(hub, "DELIVERY_SLICE", 2)
+    sockets = [await subscribed(user, foo) for _ in range(5)]
+
+    async def watch() -> set[int]:
+        """How many sockets had the frame at each of this task's turns, until all have it."""
+        seen = {0}
+        while max(seen) < len(sockets):
+            await asyncio.sleep(0)
+            seen.add(sum(not socket.output_queue.empty() for socket in sockets))
+        return seen
+
+    async with asyncio.timeout(ANSWERED_WITHIN):
+        watching = asyncio.ensure_future(watch())
+        await save(foo, bar="to five sockets")
+        seen = await watching
+
+    # The task ran between the first socket's frame and the last's.
+    assert seen & {1, 2, 3, 4}
+    for socket in sockets:
+        assert (await socket.receive_json_from())["payload"]["bar"] == "to five sockets"
