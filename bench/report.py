@@ -5,20 +5,22 @@ import json
 from pathlib import Path
 
 from bench import goals
+from bench.cluster_tables import (
+    COMMANDS_HEADER,
+    cluster_fanout_header,
+    cluster_fanout_rows,
+    commands_goal,
+    commands_rows,
+    storm_rows,
+)
 from bench.tables import (
     COLLECTION_HEADER,
-    COMMANDS_HEADER,
     COST_HEADER,
     FLOOR_CHANNELS,
     HEADER,
-    cluster_fanout_header,
-    cluster_fanout_rows,
     collection_rows,
-    commands_goal,
-    commands_rows,
     cost_rows,
     rows_for,
-    storm_rows,
     table,
 )
 

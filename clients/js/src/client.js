@@ -23,6 +23,7 @@ import {
   REALTIME_DISCONNECTED,
   eventType,
 } from './actions.js'
+import { BATCH_BYTES, createOutbox, sentBytes } from './outbox.js'
 
 /** The server refused a request (`code` is its code: `not_found`, `invalid`, ...). */
 export class RealtimeError extends Error {
@@ -46,17 +47,6 @@ const DEFAULTS = {
   maxMessageBytes: 64 * 1024,
 }
 
-// The widest request id a message can carry, for measuring one before its id is known.
-const WIDEST_REQUEST_ID = Number.MAX_SAFE_INTEGER
-
-const byteLength = (message) => new TextEncoder().encode(JSON.stringify(message)).length
-
-// A batch's bytes besides its items: `{"subscribe":[],"request_id":...}`.
-const BATCH_BYTES = byteLength({ subscribe: [], request_id: WIDEST_REQUEST_ID })
-
-// What a message costs the server's throttle: a batch, one per item.
-const cost = (message) => message.subscribe?.length ?? 1
-
 const key = (model, id) => (id === undefined ? model : `${model}:${id}`)
 
 // A server process that shuts down or is full closes a socket as it opens: each such refusal in
@@ -78,11 +68,8 @@ export function connect(options = {}) {
   let attempt = 0
   let refusals = 0
   let retryTimer = null
-  let sendTimer = null
-  let outbox = []
-  let tokens = 0
-  let refilled = 0
   let lastId = 0
+  const outbox = createOutbox(config, (message) => socket.send(JSON.stringify(message)))
 
   // A listener that throws (a reducer's bug) is reported, as an event listener's error is, and
   // neither stops the other listeners nor leaves the connection half updated.
@@ -105,8 +92,7 @@ export function connect(options = {}) {
     socket.onopen = () => {
       status = 'open'
       attempt = 0
-      tokens = config.sendBurst
-      refilled = Date.now()
+      outbox.open()
       emit({ type: REALTIME_CONNECTED })
       resubscribe()
     }
@@ -126,9 +112,7 @@ export function connect(options = {}) {
     const old = socket
     if (old) old.onopen = old.onmessage = old.onclose = null
     socket = null
-    outbox = []
-    clearTimeout(sendTimer)
-    sendTimer = null
+    outbox.clear()
     for (const record of requests.values()) {
       if (!record.entry) record.resolve() // the server forgets a closed socket's subscriptions
       else if (held.get(keyOf(record.entry)) === record.entry) record.entry.inflight = null
@@ -146,7 +130,7 @@ export function connect(options = {}) {
    * close every new socket.
    */
   function tooBig(message) {
-    return byteLength({ ...message, request_id: WIDEST_REQUEST_ID }) > config.maxMessageBytes
+    return sentBytes(message) > config.maxMessageBytes
   }
 
   /**
@@ -159,7 +143,7 @@ export function connect(options = {}) {
     let size = BATCH_BYTES
     for (const entry of held.values()) {
       const record = { message: subscription(entry), entry }
-      const bytes = byteLength({ ...record.message, request_id: WIDEST_REQUEST_ID }) + 1
+      const bytes = sentBytes(record.message) + 1
       if (batch.length === config.sendBurst || size + bytes > config.maxMessageBytes) {
         requestBatch(batch)
         batch = []
@@ -183,7 +167,6 @@ export function connect(options = {}) {
     const id = ++lastId
     batches.set(id, records)
     outbox.push({ subscribe: items, request_id: id })
-    flush()
   }
 
   /** An error about a whole batch (throttled, in practice): each item takes it as its own. */
@@ -217,27 +200,6 @@ export function connect(options = {}) {
     requests.set(id, record)
     if (record.entry) record.entry.inflight = id
     outbox.push({ ...record.message, request_id: id })
-    flush()
-  }
-
-  /** Sends what the token bucket allows now, and the rest as it refills. */
-  function flush() {
-    const now = Date.now()
-    tokens = Math.min(config.sendBurst, tokens + ((now - refilled) / 1000) * config.sendRate)
-    refilled = now
-    while (outbox.length && tokens >= cost(outbox[0])) {
-      tokens -= cost(outbox[0])
-      socket.send(JSON.stringify(outbox.shift()))
-    }
-    if (outbox.length && !sendTimer) {
-      sendTimer = setTimeout(
-        () => {
-          sendTimer = null
-          flush()
-        },
-        ((cost(outbox[0]) - tokens) / config.sendRate) * 1000,
-      )
-    }
   }
 
   /** Records `version` for `k` if it is newer than the last (or as new, when `same` may pass). */
