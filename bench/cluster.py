@@ -298,28 +298,13 @@ def storm(ctx: ClusterContext) -> dict:
     before, before_usage = ctx.measure("rate", seconds=options.storm_baseline_seconds, **load)
     time.sleep(options.stats_settle_seconds)
     baseline = database_counters(options.database_url)
-    during: dict = {}
-
-    def run_load():
-        during["result"], during["usage"] = ctx.measure(
-            "rate", seconds=options.storm_seconds, **load
-        )
-
-    thread = threading.Thread(target=run_load)
-    thread.start()
-    time.sleep(min(1.0, options.storm_seconds / 4))  # the load runs before the kill
-    victim.process.kill()
-    victim.process.wait()
-    thread.join()
+    during = kill_under_load(ctx, victim, load)
     resync = ctx.call("resynced", expected=len(held), timeout=1000 * options.storm_timeout_seconds)
     ctx.call("close")
     time.sleep(options.stats_settle_seconds)
     end = database_counters(options.database_url)
     load_share = options.storm_seconds / options.storm_baseline_seconds
-    spent = {
-        name: round(end[name] - baseline[name] - (baseline[name] - start[name]) * load_share)
-        for name in end
-    }
+    spent = database_spent(start, baseline, end, load_share)
     durations = resync.pop("durations")
     if resync["seconds"] is not None:
         resync["seconds"] = round(resync["seconds"], 3)
@@ -334,6 +319,34 @@ def storm(ctx: ClusterContext) -> dict:
         },
         "load_before": rate_summary(before, before_usage),
         "load_during": rate_summary(during["result"], during["usage"]),
+    }
+
+
+def kill_under_load(ctx: ClusterContext, victim, load: dict) -> dict:
+    """Kills `victim` while the load runs (started a moment before); the load's result and
+    usage, once it ends."""
+    during: dict = {}
+
+    def run_load():
+        during["result"], during["usage"] = ctx.measure(
+            "rate", seconds=ctx.options.storm_seconds, **load
+        )
+
+    thread = threading.Thread(target=run_load)
+    thread.start()
+    time.sleep(min(1.0, ctx.options.storm_seconds / 4))  # the load runs before the kill
+    victim.process.kill()
+    victim.process.wait()
+    thread.join()
+    return during
+
+
+def database_spent(start: dict, baseline: dict, end: dict, load_share: float) -> dict:
+    """The database's counters from `baseline` to `end`, less what the load alone spent (its
+    rate from `start` to `baseline`, scaled by `load_share`): what the storm cost."""
+    return {
+        name: round(end[name] - baseline[name] - (baseline[name] - start[name]) * load_share)
+        for name in end
     }
 
 

@@ -122,6 +122,16 @@ def storm_headline(result: dict) -> str:
     )
 
 
+def one(foo: str) -> dict:
+    """The subscription to one Foo."""
+    return {"model": "api.Foo", "id": foo, "request_id": 1}
+
+
+def many(foos: list[str]) -> dict:
+    """The batched subscription to `foos`, one request id each."""
+    return {"subscribe": [{**one(foo), "request_id": n} for n, foo in enumerate(foos, 1)]}
+
+
 async def counted(world: dict, sockets: int, batch: int) -> dict:
     """Queries of `sockets` connects, subscriptions to one Foo and batches of `batch` Foos, each
     a socket of its own (a user's two sessions), after one unmeasured round."""
@@ -151,12 +161,6 @@ async def counted(world: dict, sockets: int, batch: int) -> dict:
                     raise RuntimeError(f"subscription refused: {reply}")
         await socket.disconnect()
         return connecting["queries_elsewhere"], subscribing["queries_elsewhere"]
-
-    def one(foo: str) -> dict:
-        return {"model": "api.Foo", "id": foo, "request_id": 1}
-
-    def many(foos: list[str]) -> dict:
-        return {"subscribe": [{**one(foo), "request_id": n} for n, foo in enumerate(foos, 1)]}
 
     connects, singles, batches = [], [], []
     for index, watcher in enumerate(world["watchers"][: sockets + 1]):

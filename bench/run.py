@@ -301,6 +301,20 @@ class Runner:
 
         return self.attempt(f"ours/{backend} cost", run)
 
+    def floor_targets(self, floor: str) -> list:
+        """The servers of one floor: the bare websockets server, or a Channels server on each
+        channel layer the backends run on."""
+        options = self.options
+        if floor == "floor-websockets":
+            return [servers.floor_websockets(options, self.log_dir)]
+        layers = {"memory" if b == "sqlite-memory" else "redis" for b in options.backends}
+        targets = []
+        for layer in sorted(layers or {"memory"}):
+            if layer == "redis":
+                servers.flush_redis(options.redis_url)
+            targets.append(servers.floor_channels(layer, options, self.log_dir))
+        return targets
+
     def run(self) -> dict:
         options = self.options
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -337,16 +351,7 @@ class Runner:
                     results["cluster"] = found
         world = world or synthetic_world(options)
         for floor in options.floors:
-            if floor == "floor-websockets":
-                targets = [servers.floor_websockets(options, self.log_dir)]
-            else:
-                layers = {"memory" if b == "sqlite-memory" else "redis" for b in options.backends}
-                targets = []
-                for layer in sorted(layers or {"memory"}):
-                    if layer == "redis":
-                        servers.flush_redis(options.redis_url)
-                    targets.append(servers.floor_channels(layer, options, self.log_dir))
-            for target in targets:
+            for target in self.floor_targets(floor):
                 results["targets"][target.name] = self.run_target(target, world)
         results["goals"] = [goal.to_json() for goal in goals.collect(results)]
         results["meta"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")

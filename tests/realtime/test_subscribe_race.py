@@ -137,50 +137,66 @@ async def test_a_list_fetched_after_following_converges_with_the_events(
     await socket.send_json_to({"model": "api.Foo", "request_id": "list"})
     assert (await socket.receive_json_from())["type"] == "SUBSCRIBED"
 
-    def before_the_read():
-        created = Foo.objects.create(bar="created before the read", owner=user)
-        kept.bar = "changed before the read"
-        kept.save()
-        arriving.owner = user
-        arriving.save()
-        return created
-
-    def after_the_read():
-        created_early.bar = "changed after the read"
-        created_early.save()
-        leaving.owner = other_user  # lost, then back
-        leaving.save()
-        Foo.objects.create(bar="created after the read", owner=user)
-        arriving.delete()
-        later.owner = user
-        later.save()
-        later.bar = "arrived, then changed"
-        later.save()
-        leaving.owner = user
-        leaving.save()
-
     list_view = FooViewSet.list
 
     def list_then_change(self, request, *args, **kwargs):
         response = list_view(self, request, *args, **kwargs)
-        in_another_thread(after_the_read)
+        in_another_thread(
+            lambda: change_after_the_read(user, other_user, created_early, leaving, arriving, later)
+        )
         return response
 
     monkeypatch.setattr(FooViewSet, "list", list_then_change)
-    created_early = await sync_to_async(before_the_read)()
+    created_early = await sync_to_async(change_before_the_read)(user, kept, arriving)
     items = (await sync_to_async(get_list)(user))["results"]
     await save(created_early, bar="changed after the response")
     await sync_to_async(leaving.delete)()
     marker = await sync_to_async(Foo.objects.create)(bar="last", owner=user)
-    events = []
-    while not events or events[-1]["meta"]["id"] != hashid(marker):
-        events.append(await socket.receive_json_from())
+    events = await events_until(socket, hashid(marker))
 
-    expected = await sync_to_async(
-        lambda: {item["id"]: item for item in FooSerializer(Foo.visible_to(user), many=True).data}
-    )()
+    expected = await sync_to_async(visible_state)(user)
     assert len(expected) == 5
     assert fold(items, events) == expected
+
+
+def change_before_the_read(user, kept, arriving) -> Foo:
+    """A create, an update and a transfer in, committed before the GET reads the list."""
+    created = Foo.objects.create(bar="created before the read", owner=user)
+    kept.bar = "changed before the read"
+    kept.save()
+    arriving.owner = user
+    arriving.save()
+    return created
+
+
+def change_after_the_read(user, other_user, created_early, leaving, arriving, later) -> None:
+    """An update, a transfer out and back, a create, a delete, and a transfer in then an update,
+    committed after the GET read the list but before its response."""
+    created_early.bar = "changed after the read"
+    created_early.save()
+    leaving.owner = other_user  # lost, then back
+    leaving.save()
+    Foo.objects.create(bar="created after the read", owner=user)
+    arriving.delete()
+    later.owner = user
+    later.save()
+    later.bar = "arrived, then changed"
+    later.save()
+    leaving.owner = user
+    leaving.save()
+
+
+async def events_until(socket, last_id: str) -> list[dict]:
+    """The socket's events up to the one about `last_id`, included."""
+    events = []
+    while not events or events[-1]["meta"]["id"] != last_id:
+        events.append(await socket.receive_json_from())
+    return events
+
+
+def visible_state(user) -> dict:
+    """The server's state of the Foos `user` sees, by id, as the list serializes them."""
+    return {item["id"]: item for item in FooSerializer(Foo.visible_to(user), many=True).data}
 
 
 def get_list(user) -> dict:
