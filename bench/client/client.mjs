@@ -19,12 +19,8 @@ import {
   updates,
   versions,
 } from "./deliveries.mjs";
-import { csrf, login, now, patch } from "./http.mjs";
+import { csrf, login, now, patch, sleep, succeeded } from "./http.mjs";
 import { lost, reset as resetReconnecting, resynced, stop as stopReconnecting } from "./reconnect.mjs";
-
-// 200 for a PATCH, 201 for a create.
-const succeeded = (response) => response.status >= 200 && response.status < 300;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Opens one socket and subscribes: one message per subscription, or all of them in one
 // `{"subscribe": [...]}` batch. An error before the handshake completes is marked `handshake`.

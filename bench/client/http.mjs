@@ -9,6 +9,9 @@ const run = Math.random().toString(36).slice(2, 8);
 let seq = 0;
 
 export const now = () => performance.now();
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// 200 for a PATCH, 201 for a create.
+export const succeeded = (response) => response.status >= 200 && response.status < 300;
 
 function request(base, method, path, { cookie, csrftoken, body } = {}) {
   const payload = body === undefined ? null : Buffer.from(JSON.stringify(body));
