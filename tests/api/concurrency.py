@@ -49,5 +49,7 @@ class HoldTheRowLock:
         self.waiter_seen = []
 
     def __call__(self, sender, instance, **kwargs):
-        if not self.waiter_seen:
+        # Only a write under the row lock (a request's transaction): a save of the same model
+        # elsewhere in the process (a login's `last_login`) holds no lock anyone waits for.
+        if not self.waiter_seen and connection.in_atomic_block:
             self.waiter_seen.append(wait_for_a_session_blocked_by_this_one(timeout=10))
