@@ -26,7 +26,7 @@ import time
 from collections import Counter
 
 from bench.config import Options
-from bench.scenarios import Context, patch_target, round_summary, throughput
+from bench.scenarios import Context, patch_target, rounds_then_inflight
 from bench.servers import Meter, backend_env
 from bench.stats import summary
 from harness.cluster import HAProxy, RedisServer, served_by
@@ -209,22 +209,7 @@ def commands_per_change(ctx: ClusterContext, redis, target: dict) -> dict:
 
 def fanout(ctx: ClusterContext, target: dict, n: int) -> dict:
     """Scenario 2's measurement, through the load balancer."""
-    options = ctx.options
-    count = options.fanout_rounds_large if n >= 1000 else options.fanout_rounds
-    rounds, usage = ctx.measure("rounds", http=ctx.target.http, target=target, rounds=count)
-    flight, flight_usage = ctx.measure(
-        "inflight",
-        http=ctx.target.http,
-        target=target,
-        inflight=options.inflight,
-        seconds=options.inflight_seconds,
-    )
-    return {
-        "sockets": n,
-        **round_summary(rounds),
-        **usage,
-        "throughput": {"inflight": options.inflight, **throughput(flight), **flight_usage},
-    }
+    return {"sockets": n, **rounds_then_inflight(ctx, target, n)}
 
 
 def database_counters(database_url: str) -> Counter:

@@ -3,7 +3,7 @@
 reaches every socket as a CREATE_FOO. Measured as the instance fan-out is (scenario 2): round time
 to the last socket, then deliveries/s with `inflight` creates outstanding."""
 
-from bench.scenarios import Context, round_summary, throughput
+from bench.scenarios import Context, rounds_then_inflight
 
 
 def collection(ctx: Context, n: int) -> dict:
@@ -19,20 +19,6 @@ def collection(ctx: Context, n: int) -> dict:
         "field": "bar",
     }
     ctx.call("rounds", http=ctx.target.http, target=target, rounds=options.warmup)
-    count = options.fanout_rounds_large if n >= 1000 else options.fanout_rounds
-    rounds, usage = ctx.measure("rounds", http=ctx.target.http, target=target, rounds=count)
-    flight, flight_usage = ctx.measure(
-        "inflight",
-        http=ctx.target.http,
-        target=target,
-        inflight=options.inflight,
-        seconds=options.inflight_seconds,
-    )
+    measured = rounds_then_inflight(ctx, target, n)
     ctx.call("close")
-    return {
-        "sockets": n,
-        "open_seconds": round(opened["seconds"], 3),
-        **round_summary(rounds),
-        **usage,
-        "throughput": {"inflight": options.inflight, **throughput(flight), **flight_usage},
-    }
+    return {"sockets": n, "open_seconds": round(opened["seconds"], 3), **measured}

@@ -133,27 +133,38 @@ def fanout(ctx: Context, kind: str, n: int) -> dict:
     opened = ctx.open(sockets)
     receivers = n if kind == "foo" else user_receivers(ctx, n, obj, target)
     ctx.call("rounds", http=ctx.target.http, target=target, rounds=options.warmup)
+    largest = kind == "foo" and n == max(options.fanout_ns)
+    measured = rounds_then_inflight(ctx, target, n, f"fanout-foo-{n}" if largest else None)
+    ctx.call("close")
+    profile = measured["throughput"].pop("profile", None)
+    return {
+        "sockets": n,
+        "receivers": receivers,
+        "open_seconds": round(opened["seconds"], 3),
+        **measured,
+        **({"profile": profile} if profile is not None else {}),
+    }
+
+
+def rounds_then_inflight(ctx: Context, target: dict, n: int, profile: str | None = None) -> dict:
+    """Scenario 2's two measurements of updates to `target` followed by `n` sockets: the round
+    time to the last socket over sequential updates, then deliveries/s with `inflight` updates
+    outstanding (the collection and cluster scenarios measure theirs the same way)."""
+    options = ctx.options
     count = options.fanout_rounds_large if n >= 1000 else options.fanout_rounds
     rounds, usage = ctx.measure("rounds", http=ctx.target.http, target=target, rounds=count)
-    largest = kind == "foo" and n == max(options.fanout_ns)
     flight, flight_usage = ctx.measure(
         "inflight",
-        profile=f"fanout-foo-{n}" if largest else None,
+        profile=profile,
         http=ctx.target.http,
         target=target,
         inflight=options.inflight,
         seconds=options.inflight_seconds,
     )
-    ctx.call("close")
-    profile = flight_usage.pop("profile", None)
     return {
-        "sockets": n,
-        "receivers": receivers,
-        "open_seconds": round(opened["seconds"], 3),
         **round_summary(rounds),
         **usage,
         "throughput": {"inflight": options.inflight, **throughput(flight), **flight_usage},
-        **({"profile": profile} if profile is not None else {}),
     }
 
 
