@@ -29,7 +29,7 @@ from bench.config import Options
 from bench.scenarios import Context, patch_target, rounds_then_inflight
 from bench.servers import Meter, backend_env
 from bench.stats import summary
-from harness.cluster import HAProxy, RedisServer, served_by
+from harness.cluster import HAProxy, RedisServer
 from harness.processes import Server, daphne_command, free_port
 
 WEB_PROCESSES = 3
@@ -79,16 +79,6 @@ class Cluster:
     @property
     def origin(self) -> str:
         return self.lb.url
-
-    def wait_served(self) -> float:
-        """Waits until the load balancer reaches every web process again: seconds waited. Under
-        load a process may answer its health check late, and HAProxy then takes it out for a
-        while (deploy/haproxy.cfg: 2 s, twice)."""
-        started = time.monotonic()
-        answered = served_by(self.lb.url, WEB_PROCESSES)
-        if len(answered) < WEB_PROCESSES:
-            raise RuntimeError(f"the load balancer reaches only {sorted(answered)}")
-        return round(time.monotonic() - started, 3)
 
     def stop(self) -> None:
         if self.lb is not None:
@@ -143,7 +133,7 @@ def cluster(ctx: ClusterContext) -> dict:
         "web_processes": WEB_PROCESSES,
         "commands": {},
         "by_server": {},
-        # Seconds waited for the load balancer to reach every process again, before each phase.
+        # Seconds waited for HAProxy to hold every process up again, before each phase.
         "lb_waits": {},
     }
     held = 0
@@ -153,7 +143,7 @@ def cluster(ctx: ClusterContext) -> dict:
         placed.update(opened["by_server"])
         held = n
         result["by_server"][str(n)] = dict(sorted(placed.items()))
-        result["lb_waits"][f"N={n}"] = ctx.target.wait_served()
+        result["lb_waits"][f"N={n}"] = ctx.target.lb.wait_in_rotation()
         ctx.call("rounds", http=ctx.target.http, target=target, rounds=options.warmup)
         if n in options.commands_ns:
             result["commands"][str(n)] = commands_per_change(ctx, redis, target)
@@ -162,7 +152,7 @@ def cluster(ctx: ClusterContext) -> dict:
             result["fanout"] = fanout(ctx, target, n)
     ctx.call("close")
     redis.close()
-    result["lb_waits"]["storm"] = ctx.target.wait_served()
+    result["lb_waits"]["storm"] = ctx.target.lb.wait_in_rotation()
     result["storm"] = storm(ctx)
     return result
 

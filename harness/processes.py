@@ -71,6 +71,19 @@ def get(url: str) -> tuple[int, dict] | None:
         return None
 
 
+def readiness(port: int) -> str:
+    """What the process at `port` of 127.0.0.1 answers readiness: its status and body."""
+    try:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/api/health/ready", timeout=2
+        ) as answer:
+            return f"{answer.status} {answer.read().decode()}"
+    except urllib.error.HTTPError as error:
+        return f"{error.code} {error.read().decode()}"
+    except OSError as error:
+        return f"no answer ({error})"
+
+
 class StartError(RuntimeError):
     """A child process exited during start-up, or did not come up in time."""
 

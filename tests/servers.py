@@ -23,6 +23,7 @@ from harness.processes import (
     free_port,
 )
 from harness.processes import get as get
+from harness.processes import readiness as readiness
 
 
 def database_url() -> str:

@@ -7,6 +7,7 @@ import os
 import signal
 import socket as stdlib_socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
 
@@ -208,6 +209,21 @@ def test_sockets_of_a_killed_web_process_reconnect_to_the_others_and_resync(clus
                     "payload": changed,
                     "meta": {"model": "api.Foo", "id": hashid(foo), "version": 2},
                 }, name
+
+    # HAProxy takes web2 out of rotation once its health checks fail; what the tests and the
+    # benchmark then report: HAProxy's verdict, and what each process answers at its own port.
+    deadline = time.monotonic() + START_TIMEOUT
+    while "web2" in cluster.lb.in_rotation():
+        assert time.monotonic() < deadline, "HAProxy kept the killed web2 in rotation"
+        time.sleep(0.2)
+    assert cluster.lb.in_rotation() == {"web1", "web3"}
+    with pytest.raises(RuntimeError) as out_of_rotation:
+        cluster.lb.wait_in_rotation(timeout=0)
+    report = str(out_of_rotation.value)
+    assert "the load balancer reaches only ['web1', 'web3']" in report
+    assert "Server web/web2 is DOWN" in report
+    assert "web2 at its own port: no answer" in report
+    assert 'web1 at its own port: 200 {"status":"ok"' in report
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from websockets.sync.client import connect
 from api import tokens
 from api.models import ApiToken, Foo
 from tests.conftest import PASSWORD
-from tests.servers import Daphne, RedisServer, get, run_shell
+from tests.servers import Daphne, RedisServer, get, readiness, run_shell
 from tests.support import hashid
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -242,7 +242,7 @@ def test_sigterm_drains_the_sockets_with_4012_over_the_window_then_exits(user, f
 
     signalled = time.monotonic()
     daphne.process.send_signal(signal.SIGTERM)
-    while (get(f"{daphne.url}/api/health/ready") or [0])[0] != 503:
+    while not readiness(daphne.port).startswith("503 "):
         assert time.monotonic() - signalled < 1, "readiness did not turn 503 at once"
     with browser.socket() as late:
         assert close_code(late) == 4012
