@@ -293,4 +293,7 @@ LOGGING = {
     "formatters": {"line": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Django's default config gives `django` a console handler of its own when DEBUG is on:
+    # its lines reach the root's handler alone, once.
+    "loggers": {"django": {"handlers": [], "level": "INFO"}},
 }

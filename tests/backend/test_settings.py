@@ -257,11 +257,14 @@ def test_redis_url_switches_the_channel_layer_to_redis():
     assert host["socket_timeout"] > 5
 
 
-def test_a_log_line_says_when_how_bad_and_which_logger():
+@pytest.mark.parametrize("debug", ["0", "1"])
+def test_a_log_line_says_when_how_bad_and_which_logger_once(debug):
+    # With DEBUG on, Django's own console handler would print each django.* line a second time.
     result = run_python(
         "import django; django.setup(); from django.test import Client; "
         "Client().get('/api/no-such-endpoint', HTTP_HOST='localhost')",
         DJANGO_SETTINGS_MODULE="backend.settings",
+        DEBUG=debug,
         **REQUIRED,
     )
 
