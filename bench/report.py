@@ -20,6 +20,7 @@ from bench.tables import (
     HEADER,
     collection_rows,
     cost_rows,
+    dig,
     rows_for,
     table,
 )
@@ -236,7 +237,14 @@ def anomalies(results: dict) -> list[str]:
     """What makes a figure suspect: failed requests, lost or duplicated events, contention."""
     notes = []
     for name, label, result in scenario_results(results):
-        for where, data in ((label, result), (f"{label} in flight", result.get("throughput", {}))):
+        phases = (
+            (label, result),
+            (f"{label} in flight", result.get("throughput", {})),
+            (f"{label} in flight, issue 14's depth", result.get("goal_throughput", {})),
+            (f"{label} with unrelated requests", result.get("with_unrelated", {})),
+            (f"{label}, the unrelated requests", dig(result, "with_unrelated", "unrelated") or {}),
+        )
+        for where, data in phases:
             found = {
                 key: data[key]
                 for key in ("http_errors", "timeouts", "incomplete", "unanswered", "skipped")
