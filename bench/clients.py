@@ -24,9 +24,11 @@ Protocol: one JSON object per line on the client's stdin, one answer per line on
 - `resynced {expected, timeout}`: waits until `expected` sockets have been lost and each has
   subscribed again -> `{lost, resynced, complete, seconds, durations, attempts, failed_attempts,
   by_server, failures}`, `seconds` from the first loss to the last resync.
-- `rounds {http, target, rounds, timeout, pause}`: sequential PATCHes of one object, each waiting
-  for its event on every subscribed socket -> `{expected, resp: [], first: [], last: [],
-  timeouts, http_errors, version_mismatch}`, all from the PATCH's send.
+- `rounds {http, target, rounds, timeout, pause, unrelated}`: sequential PATCHes of one object,
+  each waiting for its event on every subscribed socket -> `{expected, resp: [], first: [],
+  last: [], timeouts, http_errors, version_mismatch}`, all from the PATCH's send. With
+  `unrelated: {path, cookie, every}`, a GET of `path` every `every` ms meanwhile, on connections
+  of their own, answered or not -> also `unrelated: {times: [], http_errors}`.
 - `patches {http, target, count}`: sequential PATCHes, each awaited but nothing else -> `{resp: [],
   http_errors}`.
 - `inflight {http, target, inflight, seconds, timeout}`: `inflight` PATCHes outstanding until every

@@ -11,7 +11,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 
 BACKENDS = ("sqlite-memory", "postgres-redis", "postgres-redis-pubsub")
-FLOORS = ("floor-websockets", "floor-channels")
+FLOORS = ("floor-websockets", "floor-channels", "floor-fanout")
 SCENARIOS = (
     "latency",
     "fanout_foo",
@@ -52,6 +52,12 @@ class Options:
     fanout_rounds_large: int = 100  # for N >= 1000, whose rounds take longest
     inflight: int = 20
     inflight_seconds: float = field(default=5.0, metadata=cli("BENCH_INFLIGHT_SECONDS"))
+    # Issue 14's target 2 compares deliveries/s with 10 PATCHes in flight: the Foo's largest N
+    # is measured at that depth too (the tables' other figures keep `inflight`).
+    goal_inflight: int = 10
+    # Issue 14's target 3: during a second series of the Foo's rounds, another user's GET of
+    # their own Foo every this many ms, unrelated to the rounds (ours only).
+    unrelated_every_ms: int = 20
     # 3. many objects
     many_foos: int = field(default=1000, metadata=cli("BENCH_MANY_FOOS"))
     many_sockets: int = field(default=1000, metadata=cli("BENCH_MANY_SOCKETS"))

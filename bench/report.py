@@ -20,6 +20,7 @@ from bench.tables import (
     HEADER,
     collection_rows,
     cost_rows,
+    dig,
     rows_for,
     table,
 )
@@ -232,11 +233,21 @@ def profiles(results: dict):
             yield name, label, result["profile"]
 
 
+def phases(label: str, result: dict):
+    """(where, figures) of each phase of a measured series: its rounds, its in-flight runs and,
+    for issue 14, the rounds again with requests unrelated to them."""
+    yield label, result
+    yield f"{label} in flight", result.get("throughput", {})
+    yield f"{label} in flight, issue 14's depth", result.get("goal_throughput", {})
+    yield f"{label} with unrelated requests", result.get("with_unrelated", {})
+    yield f"{label}, the unrelated requests", dig(result, "with_unrelated", "unrelated") or {}
+
+
 def anomalies(results: dict) -> list[str]:
     """What makes a figure suspect: failed requests, lost or duplicated events, contention."""
     notes = []
     for name, label, result in scenario_results(results):
-        for where, data in ((label, result), (f"{label} in flight", result.get("throughput", {}))):
+        for where, data in phases(label, result):
             found = {
                 key: data[key]
                 for key in ("http_errors", "timeouts", "incomplete", "unanswered", "skipped")

@@ -302,11 +302,13 @@ class Runner:
         return self.attempt(f"ours/{backend} cost", run)
 
     def floor_targets(self, floor: str) -> list:
-        """The servers of one floor: the bare websockets server, or a Channels server on each
-        channel layer the backends run on."""
+        """The servers of one floor: the bare websockets server, the Daphne local fan-out floor,
+        or a Channels server on each channel layer the backends run on."""
         options = self.options
         if floor == "floor-websockets":
             return [servers.floor_websockets(options, self.log_dir)]
+        if floor == "floor-fanout":
+            return [servers.floor_fanout(options, self.log_dir)]
         layers = {"memory" if b == "sqlite-memory" else "redis" for b in options.backends}
         targets = []
         for layer in sorted(layers or {"memory"}):

@@ -127,7 +127,8 @@ def latency(ctx: Context) -> dict:
 
 def fanout(ctx: Context, kind: str, n: int) -> dict:
     """2. N sockets on one object: round time to the last socket, then deliveries/s with
-    `inflight` updates outstanding."""
+    `inflight` updates outstanding. For issue 14, the Foo's largest N again with `goal_inflight`
+    outstanding, and on ours the Foo's rounds again with unrelated requests meanwhile."""
     options = ctx.options
     obj, sockets, target = (foo_fanout if kind == "foo" else user_fanout)(ctx, n)
     opened = ctx.open(sockets)
@@ -135,6 +136,10 @@ def fanout(ctx: Context, kind: str, n: int) -> dict:
     ctx.call("rounds", http=ctx.target.http, target=target, rounds=options.warmup)
     largest = kind == "foo" and n == max(options.fanout_ns)
     measured = rounds_then_inflight(ctx, target, n, f"fanout-foo-{n}" if largest else None)
+    if largest:
+        measured["goal_throughput"] = in_flight(ctx, target, options.goal_inflight)
+    if kind == "foo" and ctx.target.kind == "ours":
+        measured["with_unrelated"] = with_unrelated(ctx, target, n)
     ctx.call("close")
     profile = measured["throughput"].pop("profile", None)
     return {
@@ -150,21 +155,61 @@ def rounds_then_inflight(ctx: Context, target: dict, n: int, profile: str | None
     """Scenario 2's two measurements of updates to `target` followed by `n` sockets: the round
     time to the last socket over sequential updates, then deliveries/s with `inflight` updates
     outstanding (the collection and cluster scenarios measure theirs the same way)."""
-    options = ctx.options
-    count = options.fanout_rounds_large if n >= 1000 else options.fanout_rounds
-    rounds, usage = ctx.measure("rounds", http=ctx.target.http, target=target, rounds=count)
-    flight, flight_usage = ctx.measure(
-        "inflight",
-        profile=profile,
-        http=ctx.target.http,
-        target=target,
-        inflight=options.inflight,
-        seconds=options.inflight_seconds,
+    rounds, usage = ctx.measure(
+        "rounds", http=ctx.target.http, target=target, rounds=rounds_for(ctx.options, n)
     )
     return {
         **round_summary(rounds),
         **usage,
-        "throughput": {"inflight": options.inflight, **throughput(flight), **flight_usage},
+        "throughput": in_flight(ctx, target, ctx.options.inflight, profile),
+    }
+
+
+def rounds_for(options: Options, n: int) -> int:
+    return options.fanout_rounds_large if n >= 1000 else options.fanout_rounds
+
+
+def in_flight(ctx: Context, target: dict, depth: int, profile: str | None = None) -> dict:
+    """Deliveries/s with `depth` updates of `target` outstanding, for `inflight_seconds`."""
+    flight, usage = ctx.measure(
+        "inflight",
+        profile=profile,
+        http=ctx.target.http,
+        target=target,
+        inflight=depth,
+        seconds=ctx.options.inflight_seconds,
+    )
+    return {"inflight": depth, **throughput(flight), **usage}
+
+
+def with_unrelated(ctx: Context, target: dict, n: int) -> dict:
+    """The rounds again, with requests unrelated to them meanwhile: another user reading one of
+    their own Foos (GET, their session, the view and the database) every `unrelated_every_ms`,
+    on connections of their own, sent whether the previous ones were answered or not. How long
+    someone else's request waits while the process fans out (issue 14's target 3)."""
+    every = ctx.options.unrelated_every_ms
+    reader = ctx.world["watchers"][0]
+    path = f"{PATCHED['api.Foo'][0]}{reader['foos'][0]}"
+    cookie = ctx.minted(reader["sessions"][0])["cookie"]
+    rounds, usage = ctx.measure(
+        "rounds",
+        http=ctx.target.http,
+        target=target,
+        rounds=rounds_for(ctx.options, n),
+        unrelated={"path": path, "cookie": cookie, "every": every},
+    )
+    unrelated = rounds["unrelated"]
+    return {
+        **round_summary(rounds),
+        **usage,
+        "unrelated": {
+            "request": "GET of another user's Foo",
+            "path": path,
+            "every_ms": every,
+            "requests": len(unrelated["times"]),
+            "http_errors": unrelated["http_errors"],
+            "response_ms": summary(unrelated["times"]),
+        },
     }
 
 

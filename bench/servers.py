@@ -1,4 +1,4 @@
-"""The servers under test, each a process of its own: our Daphne, and the two floors.
+"""The servers under test, each a process of its own: our Daphne, and the three floors.
 
 A target knows how to prepare its storage, start, and be reached (HTTP base URL, WebSocket URL,
 Origin). Its process is measured from /proc: CPU time (utime + stime, all threads) and RSS.
@@ -270,4 +270,21 @@ def floor_websockets(options: Options, log_dir: Path) -> Target:
         port=port,
         http_port=http_port,
         log_path=log_dir / "floor-websockets.log",
+    )
+
+
+def floor_fanout(options: Options, log_dir: Path) -> Target:
+    """The Daphne local fan-out floor: no channel layer, so one server for every backend."""
+    port = free_port()
+    env = backend_env("sqlite-memory", options)
+    env.pop("DATABASE_URL")
+    return Target(
+        "floor-fanout",
+        kind="floor",
+        layer="none",
+        command=daphne_command(port, application="bench.floors.fanout_floor:application"),
+        env=env,
+        port=port,
+        http_port=port,
+        log_path=log_dir / "floor-fanout.log",
     )

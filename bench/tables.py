@@ -9,6 +9,7 @@ FLOOR_CHANNELS = {
     "postgres-redis-pubsub": "floor-channels/redis",
 }
 WEBSOCKETS = "floor-websockets"
+FANOUT = "floor-fanout"
 
 
 def dig(data, *keys):
@@ -48,31 +49,32 @@ def ratio_pair(ours, floor) -> str:
 
 
 class Figures:
-    """One backend's table: ours, its Channels floor and the websockets floor side by side, then
-    ours over each floor."""
+    """One backend's table: ours, its Channels floor, the websockets floor and the Daphne
+    fan-out floor side by side, then ours over each floor."""
 
     def __init__(self, results: dict, backend: str):
         targets = results["targets"]
         self.ours = targets.get(f"ours/{backend}", {})
-        channels = targets.get(FLOOR_CHANNELS[backend], {})
-        self.columns = (self.ours, channels, targets.get(WEBSOCKETS, {}))
+        floors = (FLOOR_CHANNELS[backend], WEBSOCKETS, FANOUT)
+        self.columns = (self.ours, *(targets.get(name, {}) for name in floors))
         self.rows: list[list[str]] = []
 
-    def first(self, scenario: str) -> dict | None:
-        """A scenario's result from the first column that ran it (for its sizes)."""
-        return next(filter(None, (dig(target, scenario) for target in self.columns)), None)
+    def first(self, *path: str):
+        """A result from the first column that has it (for a scenario's sizes)."""
+        return next(filter(None, (dig(target, *path) for target in self.columns)), None)
+
+    def ratios(self, values: list, of, show: bool = True) -> list[str]:
+        """Ours over each floor by `of` (`ratio` or `ratio_pair`), or blanks."""
+        return [of(values[0], value) if show else "" for value in values[1:]]
 
     def latency(self, label: str, *path: str, show_ratio: bool = True) -> None:
         values = [dig(target, *path) for target in self.columns]
-        ratios = [ratio_pair(values[0], values[1]), ratio_pair(values[0], values[2])]
-        self.rows.append([label, *map(pair, values), *(ratios if show_ratio else ["", ""])])
+        self.rows.append([label, *map(pair, values), *self.ratios(values, ratio_pair, show_ratio)])
 
     def scalar(self, label: str, *path: str, digits: int = 2, show_ratio: bool = True) -> None:
         values = [dig(target, *path) for target in self.columns]
-        ratios = (
-            [ratio(values[0], values[1]), ratio(values[0], values[2])] if show_ratio else ["", ""]
-        )
-        self.rows.append([label, *(number(v, digits) for v in values), *ratios])
+        numbers = (number(v, digits) for v in values)
+        self.rows.append([label, *numbers, *self.ratios(values, ratio, show_ratio)])
 
 
 def rows_for(results: dict, backend: str) -> list[list[str]]:
@@ -111,14 +113,27 @@ def fanout_rows(figures: Figures, kind: str, label: str) -> None:
         )
         figures.latency(f"{prefix}: round p50 / p99 ms from send", *path, "round_from_send_ms")
         figures.latency(f"{prefix}: PATCH response p50 / p99 ms", *path, "patch_ms")
-        depth = dig(figures.ours, *path, "throughput", "inflight") or 20
-        figures.scalar(
-            f"{prefix}: deliveries/s, {depth} in flight",
-            *path,
-            "throughput",
-            "deliveries_per_s",
-            digits=0,
-        )
+        for throughput in ("throughput", "goal_throughput"):
+            depth = figures.first(*path, throughput, "inflight")
+            if depth:
+                figures.scalar(
+                    f"{prefix}: deliveries/s, {depth} in flight",
+                    *path,
+                    throughput,
+                    "deliveries_per_s",
+                    digits=0,
+                )
+        unrelated = dig(figures.ours, *path, "with_unrelated", "unrelated")
+        if unrelated:
+            figures.latency(
+                f"{prefix}: {unrelated['request']} every {unrelated['every_ms']} ms during the "
+                "rounds, p50 / p99 ms",
+                *path,
+                "with_unrelated",
+                "unrelated",
+                "response_ms",
+                show_ratio=False,
+            )
 
 
 def many_rows(figures: Figures) -> None:
@@ -152,8 +167,7 @@ def memory_rows(figures: Figures) -> None:
             f"4. RSS per idle socket with {memory['subscriptions_per_socket']} "
             f"subscriptions, KiB ({memory['sockets']} sockets)",
             *(number(v, 1) for v in kib),
-            ratio(kib[0], kib[1]),
-            ratio(kib[0], kib[2]),
+            *figures.ratios(kib, ratio),
         ]
     )
 
@@ -235,8 +249,10 @@ HEADER = [
     "ours",
     "Channels floor",
     "websockets floor",
+    "Daphne fan-out floor",
     "ours ÷ Channels",
     "ours ÷ websockets",
+    "ours ÷ Daphne fan-out",
 ]
 COST_HEADER = [
     "backend",

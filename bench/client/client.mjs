@@ -8,6 +8,7 @@ import readline from "node:readline";
 import WebSocket from "ws";
 import {
   audience,
+  complete,
   counters,
   errorSamples,
   followers,
@@ -19,7 +20,7 @@ import {
   updates,
   versions,
 } from "./deliveries.mjs";
-import { csrf, login, now, patch, sleep, succeeded } from "./http.mjs";
+import { csrf, login, now, patch, sleep, succeeded, unrelatedRequests } from "./http.mjs";
 import { lost, reset as resetReconnecting, resynced, stop as stopReconnecting } from "./reconnect.mjs";
 
 // Opens one socket and subscribes: one message per subscription, or all of them in one
@@ -137,31 +138,14 @@ async function close() {
   return { closed: closing.length };
 }
 
-// Waits until `rec` has all its deliveries, or `timeout` ms pass; true if complete.
-function complete(key, timeout) {
-  const rec = record(key);
-  if (rec.n >= rec.expected) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      hooks.onDelivery = null;
-      resolve(false);
-    }, timeout);
-    hooks.onDelivery = (delivered) => {
-      if (delivered === rec && rec.n >= rec.expected) {
-        clearTimeout(timer);
-        hooks.onDelivery = null;
-        resolve(true);
-      }
-    };
-  });
-}
-
-// Sequential updates of one object: each waits for its event on every subscribed socket.
-async function rounds({ http: base, target, rounds: count, timeout = 10000, pause = 0 }) {
+// Sequential updates of one object: each waits for its event on every subscribed socket. With
+// `unrelated`, other requests are sent meanwhile (unrelatedRequests) and answered under `unrelated`.
+async function rounds({ http: base, target, rounds: count, timeout = 10000, pause = 0, unrelated = null }) {
   updates.clear();
   const object = `${target.model}|${target.id}`;
   const out = { resp: [], first: [], last: [], timeouts: 0, http_errors: 0, version_mismatch: 0 };
   out.expected = audience(object);
+  const stopUnrelated = unrelated ? unrelatedRequests(base, unrelated) : null;
   for (let i = 0; i < count; i += 1) {
     // The User representation has no version: the next one is predicted from the last seen.
     let version = (versions.get(object) || 0) + 1;
@@ -189,6 +173,7 @@ async function rounds({ http: base, target, rounds: count, timeout = 10000, paus
     out.last.push(rec.last - response.sent);
     if (pause) await sleep(pause);
   }
+  if (stopUnrelated) out.unrelated = await stopUnrelated();
   return out;
 }
 

@@ -1,5 +1,6 @@
 // What the load client has seen: its sockets, the subscribers and last version of each object,
-// and the deliveries of each update, counted from the sockets' messages (bench/clients.py).
+// and the deliveries of each update, counted from the sockets' messages, and the wait for them
+// (bench/clients.py).
 
 import { now } from "./http.mjs";
 
@@ -83,4 +84,23 @@ export function onMessage(socket, data) {
   } else {
     counters.unexpected += 1;
   }
+}
+
+// Waits until `rec` has all its deliveries, or `timeout` ms pass; true if complete.
+export function complete(key, timeout) {
+  const rec = record(key);
+  if (rec.n >= rec.expected) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      hooks.onDelivery = null;
+      resolve(false);
+    }, timeout);
+    hooks.onDelivery = (delivered) => {
+      if (delivered === rec && rec.n >= rec.expected) {
+        clearTimeout(timer);
+        hooks.onDelivery = null;
+        resolve(true);
+      }
+    };
+  });
 }

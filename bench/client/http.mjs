@@ -1,10 +1,13 @@
-// The load client's HTTP: one keep-alive agent, CSRF and login as a browser does them, and the
-// PATCH of an update (bench/clients.py describes the protocol).
+// The load client's HTTP: keep-alive agents, CSRF and login as a browser does them, the PATCH of
+// an update, and requests unrelated to the updates (bench/clients.py describes the protocol).
 
 import http from "node:http";
 import { performance } from "node:perf_hooks";
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+// Connections of their own for requests unrelated to the updates (`unrelatedRequests`), so that
+// none waits for another's connection.
+const aside = new http.Agent({ keepAlive: true, maxSockets: 8 });
 const run = Math.random().toString(36).slice(2, 8);
 let seq = 0;
 
@@ -13,7 +16,7 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // 200 for a PATCH, 201 for a create.
 export const succeeded = (response) => response.status >= 200 && response.status < 300;
 
-function request(base, method, path, { cookie, csrftoken, body } = {}) {
+function request(base, method, path, { cookie, csrftoken, body, through = agent } = {}) {
   const payload = body === undefined ? null : Buffer.from(JSON.stringify(body));
   const headers = { Accept: "application/json" };
   if (cookie) headers.Cookie = cookie;
@@ -24,7 +27,7 @@ function request(base, method, path, { cookie, csrftoken, body } = {}) {
   }
   return new Promise((resolve, reject) => {
     const t0 = now();
-    const req = http.request(new URL(path, base), { method, headers, agent }, (res) => {
+    const req = http.request(new URL(path, base), { method, headers, agent: through }, (res) => {
       const chunks = [];
       res.on("data", (chunk) => chunks.push(chunk));
       res.on("end", () => {
@@ -80,4 +83,33 @@ export function patch(base, target) {
     csrftoken: target.csrftoken,
     body: { [target.field]: `${run}-${seq}` },
   });
+}
+
+// Requests unrelated to the updates: a GET of `path` (with `cookie`) now and every `every` ms,
+// whether the previous ones were answered or not, until stopped. Stopping waits for the last
+// answers and gives the response times (send to whole response).
+export function unrelatedRequests(base, { path, cookie, every }) {
+  const out = { times: [], http_errors: 0 };
+  const pending = new Set();
+  const send = () => {
+    const answered = request(base, "GET", path, { cookie, through: aside })
+      .then(
+        (response) => {
+          if (succeeded(response)) out.times.push(response.received - response.sent);
+          else out.http_errors += 1;
+        },
+        () => {
+          out.http_errors += 1;
+        },
+      )
+      .finally(() => pending.delete(answered));
+    pending.add(answered);
+  };
+  send();
+  const timer = setInterval(send, every);
+  return async () => {
+    clearInterval(timer);
+    await Promise.all(pending);
+    return out;
+  };
 }

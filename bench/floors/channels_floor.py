@@ -51,33 +51,17 @@ class FloorConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=event["text"])
 
 
-async def read_body(receive) -> bytes:
-    body, more = b"", True
-    while more:
-        message = await receive()
-        body += message.get("body", b"")
-        more = message.get("more_body", False)
-    return body
-
-
 async def http_app(scope, receive, send):
-    body = await read_body(receive)
+    body = await protocol.read_body(receive)
     update = objects.update_for(scope["method"], scope["path"], body)
-    if update is not None:
-        key, text, response = update
-        await get_channel_layer().group_send(
-            protocol.group_name(key), {"type": "floor.event", "text": text}
-        )
-        status, headers = 200, []
-    else:
-        status, headers, response = protocol.stub(scope["method"], scope["path"])
-    content = b"" if response is None else protocol.encode(response).encode()
-    raw_headers = [(name.lower().encode(), value.encode()) for name, value in headers]
-    if response is not None:
-        raw_headers.append((b"content-type", b"application/json"))
-    raw_headers.append((b"content-length", str(len(content)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": content})
+    if update is None:
+        await protocol.respond(send, *protocol.stub(scope["method"], scope["path"]))
+        return
+    key, text, response = update
+    await get_channel_layer().group_send(
+        protocol.group_name(key), {"type": "floor.event", "text": text}
+    )
+    await protocol.respond(send, 200, [], response)
 
 
 application = ProtocolTypeRouter(

@@ -1,4 +1,5 @@
-"""What both floors share: the benchmark's protocol without Django.
+"""What the floors share: the benchmark's protocol without Django, and the HTTP side of the two
+that Daphne serves (plain ASGI).
 
 Objects are whatever the client names; each has a version that a PATCH bumps. Frames have the
 shape and about the size of ours (`{"type": "UPDATE_FOO", "payload": {...}, "meta": {...}}`).
@@ -111,3 +112,24 @@ async def read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes] |
             length = int(value)
     body = await reader.readexactly(length) if length else b""
     return method, target.split("?", 1)[0], body
+
+
+async def read_body(receive) -> bytes:
+    """An ASGI request's whole body."""
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body
+
+
+async def respond(send, status: int, headers: list[tuple[str, str]], body: dict | None) -> None:
+    """An ASGI response, as `http_response` writes it."""
+    content = b"" if body is None else encode(body).encode()
+    raw_headers = [(name.lower().encode(), value.encode()) for name, value in headers]
+    if body is not None:
+        raw_headers.append((b"content-type", b"application/json"))
+    raw_headers.append((b"content-length", str(len(content)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": content})

@@ -1,6 +1,6 @@
 """The benchmark harness (bench/) runs end to end and produces well-formed results.
 
-The real harness at toy sizes: N=2, a few rounds, SQLite and the in-memory layer, both floors,
+The real harness at toy sizes: N=1 and 2, a few rounds, SQLite and the in-memory layer, the floors,
 driven by the Node client that produces the published numbers (skipped where Node or npm is
 missing, as the PostgreSQL and Redis legs are; CI has both); and the cluster scenario, on the
 PostgreSQL leg, with HAProxy. No timing is asserted: this machine
@@ -19,7 +19,7 @@ from bench.run import Runner
 
 SMALL = [
     "--backends", "sqlite-memory",
-    "--fanout-ns", "2",
+    "--fanout-ns", "1,2",
     "--cost-ns", "2",
     "--latency-updates", "3",
     "--fanout-rounds", "3",
@@ -83,6 +83,7 @@ def test_every_target_ran(results):
         "ours/sqlite-memory",
         "floor-websockets",
         "floor-channels/memory",
+        "floor-fanout",
     }
 
 
@@ -106,6 +107,30 @@ def test_fanout_reaches_every_socket(results):
             assert not throughput["stalled"], (name, kind)
             assert throughput["deliveries"] >= throughput["updates"] * fanout["receivers"]
             assert throughput["deliveries_per_s"] > 0
+
+
+def test_the_largest_foo_fanout_is_measured_at_issue_14s_depth_too(results):
+    for name, target in results["results"]["targets"].items():
+        series = target["fanout_foo"]
+        assert "goal_throughput" not in series["1"]
+        throughput = series["2"]["goal_throughput"]
+        assert throughput["inflight"] == 10
+        assert not throughput["stalled"], name
+        assert throughput["deliveries"] >= throughput["updates"] * 2
+        assert throughput["deliveries_per_s"] > 0
+
+
+def test_unrelated_requests_are_answered_during_our_rounds(results):
+    for n in ("1", "2"):
+        measured = results["results"]["targets"]["ours/sqlite-memory"]["fanout_foo"][n]
+        during = measured["with_unrelated"]
+        assert (during["rounds"], during["timeouts"], during["http_errors"]) == (3, 0, 0)
+        unrelated = during["unrelated"]
+        assert unrelated["path"].startswith("/api/foo/")
+        assert unrelated["http_errors"] == 0
+        assert unrelated["requests"] == unrelated["response_ms"]["n"] > 0
+    # The floors' own requests are not the question.
+    assert "with_unrelated" not in results["results"]["targets"]["floor-fanout"]["fanout_foo"]["2"]
 
 
 def test_users_see_their_own_representation(results):
@@ -184,12 +209,19 @@ def test_the_storm_subscribes_every_socket(results):
 
 def test_every_goal_is_reported_with_its_verdict(results):
     goals = results["results"]["goals"]
-    assert [goal["target"][:2] for goal in goals] == ["1.", "4.", "4.", "4.", "4."]
+    targets = ["1.", "2.", "2.", "3.", "3.", "4.", "4.", "4.", "4.", "5."]
+    assert [goal["target"][:2] for goal in goals] == targets
     assert all(goal["backend"] == "sqlite-memory" for goal in goals)
     assert all(goal["holds"] in (True, False) for goal in goals)
+    # Deliveries/s has a floor under it; every other goal is a ceiling.
+    assert [goal["direction"] for goal in goals].count("at least") == 1
     table = (results["out"] / "results.md").read_text()
     assert "## Goals (issue 14)" in table
     assert "| 4. storm: handshakes failed | sqlite-memory | 0 | at most 0 | yes |" in table
+    assert "| 2. Foo fan-out N=2, 10 PATCHes in flight: deliveries/s, ours ÷ Daphne" in table
+    assert "| at least 0.50x |" in table
+    assert "| 3. the writer's own PATCH round trip p50, N=2 ÷ N=1 (" in table
+    assert "| at most 32 KiB |" in table
 
 
 def test_collection_followers_receive_every_create(results):
@@ -215,9 +247,12 @@ def test_collection_cost_is_counted_for_a_create(results):
 def test_outputs_are_written(results):
     out = results["out"]
     latest = json.loads((out / "latest.json").read_text())
-    assert latest["meta"]["options"]["fanout_ns"] == [2]
+    assert latest["meta"]["options"]["fanout_ns"] == [1, 2]
     table = (out / "results.md").read_text()
-    assert "| 2. Foo, owner's sockets, N=2: deliveries/s" in table
+    assert "| ours ÷ Daphne fan-out |" in table
+    assert "| 2. Foo, owner's sockets, N=2: deliveries/s, 20 in flight" in table
+    assert "| 2. Foo, owner's sockets, N=2: deliveries/s, 10 in flight" in table
+    assert "| 2. Foo, owner's sockets, N=1: GET of another user's Foo every 20 ms during" in table
     assert "## 5. Cost per change" in table
     assert "| sqlite-memory | Foo collection (a create) | 2 |" in table
     assert "## 6. A collection's fan-out (issue 13)" in table
