@@ -176,8 +176,9 @@ class Hub:
         """Writes the events to their groups' sockets, each socket's in order, yielding to the
         loop after about DELIVERY_SLICE frames. The next events wait for these, so each socket
         still sees a group's events in order. A socket that joins meanwhile missed nothing (its
-        snapshot is read after its join); one that closes meanwhile may still be handed a
-        frame, which Daphne drops for a closed connection."""
+        snapshot is read after its join); one that left is handed nothing more, whether it
+        unsubscribed, closed, or an earlier event of these ended its subscription (a socket
+        still closing may be handed a frame, which Daphne drops for a closed connection)."""
         routes: dict[object, list[tuple[dict, UserFrames]]] = {}
         for event in events:
             frames = UserFrames(event["frames"])
@@ -189,7 +190,8 @@ class Hub:
                 await asyncio.sleep(0)
                 unyielded = 0
             for event, frames in its_events:
-                written += await socket.deliver(event["group"], event, frames[socket.user_pk])
+                if socket in self.groups.get(event["group"], ()):
+                    written += await socket.deliver(event["group"], event, frames[socket.user_pk])
             unyielded += len(its_events)
         metrics.EVENTS_DELIVERED.inc(written)
 

@@ -234,3 +234,23 @@ async def test_events_that_arrive_together_reach_each_socket_in_order(subscribed
     assert got_both == ["foo first", "second", "foo again"]
     assert await one.receive_nothing()
     assert await both.receive_nothing()
+
+
+async def test_nothing_follows_the_event_that_ends_a_subscription_in_the_same_fan_out(
+    subscribed, user, foo
+):
+    """A socket that an event unsubscribed is handed none of the group's events that arrived
+    with it."""
+    socket = await subscribed(user, foo)
+
+    def delete_then_update() -> list[dict]:
+        deleted = notifications.delete_message(foo)
+        foo.bar = "after the delete"
+        updated = notifications.update_message(foo, {"bar"})
+        return [{**message, "group": message["object"]} for message in (deleted, updated)]
+
+    for message in await sync_to_async(delete_then_update)():
+        await get_channel_layer().group_send(message["group"], message)
+
+    assert (await socket.receive_json_from())["type"] == "DELETE_FOO"
+    assert await socket.receive_nothing()
