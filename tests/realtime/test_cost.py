@@ -83,9 +83,9 @@ def layer_messages(monkeypatch):
         counts["sent"] += 1
         original_send(group, message)
 
-    async def deliver(self, message):
-        counts["received"] += 1
-        await original_deliver(self, message)
+    async def deliver(self, events):
+        counts["received"] += len(events)
+        await original_deliver(self, events)
 
     monkeypatch.setattr(notifications, "broadcast", send)
     monkeypatch.setattr(Hub, "_deliver", deliver)
