@@ -21,8 +21,10 @@ logger = logging.getLogger(__name__)
 
 # Frames written (about as many sockets) between two yields to the event loop during a fan-out:
 # the loop also serves HTTP (the writer's own response among it) and every other socket, which
-# would otherwise wait for the whole fan-out; a yield costs about a socket's write.
-DELIVERY_SLICE = 25
+# would otherwise wait for the whole fan-out; a yield costs about a socket's write. The writer's
+# response needs a few turns of the loop (its group_send, its thread's return): 10 rather than
+# 25 brings it back sooner at no measurable cost to the fan-out.
+DELIVERY_SLICE = 10
 
 # Messages read ahead from the layer while a fan-out is written; past that, the layer's own
 # capacity holds them (and drops what overflows it, which the hub answers).
