@@ -19,10 +19,16 @@ from realtime.loops import PerLoop
 
 logger = logging.getLogger(__name__)
 
-# Sockets written between two yields to the event loop during a fan-out: the loop also serves
-# HTTP (the writer's own response among it) and every other socket, which would otherwise wait
-# for the whole fan-out; a yield costs about a socket's write.
-DELIVERY_SLICE = 25
+# Frames written (about as many sockets) between two yields to the event loop during a fan-out:
+# the loop also serves HTTP (the writer's own response among it) and every other socket, which
+# would otherwise wait for the whole fan-out; a yield costs about a socket's write. The writer's
+# response needs a few turns of the loop (its group_send, its thread's return): 10 rather than
+# 25 brings it back sooner at no measurable cost to the fan-out.
+DELIVERY_SLICE = 10
+
+# Messages read ahead from the layer while a fan-out is written; past that, the layer's own
+# capacity holds them (and drops what overflows it, which the hub answers).
+INBOX_SIZE = 100
 
 # Seconds between two looks at what the layer lost (`Hub._watch`): a Redis restarted empty is
 # noticed this long after it answers again, at the cost of a command per shard and process.
@@ -124,15 +130,13 @@ class Hub:
         """Ends only when it fails: the hub's sockets are then closed, never left deaf."""
         try:
             channel = await self._channel
-            # The watch ends with the receive loop, whichever way that ends.
+            inbox = asyncio.Queue(INBOX_SIZE)
+            # The watch and the writes end with the receive loop, whichever way that ends.
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._watch(channel))
+                tasks.create_task(self._write(inbox))
                 while True:
-                    message = await self.layer.receive(channel)
-                    if message["type"] == notifications.EVENT:
-                        await self._deliver(message)
-                    else:
-                        await self._close(message)
+                    await inbox.put(await self.layer.receive(channel))
         except Exception:
             metrics.LAYER_FAILURES.inc()
             logger.exception("The hub stopped receiving events; closing its sockets with 4011")
@@ -152,20 +156,46 @@ class Hub:
             metrics.RESYNCS_REQUESTED.labels(reason).inc()
             await socket.close(code)
 
-    async def _deliver(self, message: dict) -> None:
-        """Writes the event to the group's sockets, DELIVERY_SLICE at a time. The next event
-        waits for this one, so each socket still sees the group's events in order. A socket
-        that joins meanwhile missed nothing (its snapshot is read after its join); one that
-        closes meanwhile may still be handed the frame, which Daphne drops for a closed
-        connection."""
-        group = message["group"]
-        frames: dict[int, notifications.Frame | None] = {}
-        for index, socket in enumerate(list(self.groups.get(group, ()))):
-            if index and not index % DELIVERY_SLICE:
+    async def _write(self, inbox: asyncio.Queue) -> None:
+        """Takes every message that arrived during the last fan-out at once, in order: with
+        changes in flight, each socket is then handed its frames together, which Twisted sends
+        in one write (one send() and one poll registration) rather than one per frame."""
+        while True:
+            messages = [await inbox.get()]
+            while not inbox.empty():
+                messages.append(inbox.get_nowait())
+            events = []
+            for message in messages:
+                if message["type"] == notifications.EVENT:
+                    events.append(message)
+                else:
+                    await self._deliver(events)
+                    events = []
+                    await self._close(message)
+            await self._deliver(events)
+
+    async def _deliver(self, events: list[dict]) -> None:
+        """Writes the events to their groups' sockets, each socket's in order, yielding to the
+        loop after about DELIVERY_SLICE frames. The next events wait for these, so each socket
+        still sees a group's events in order. A socket that joins meanwhile missed nothing (its
+        snapshot is read after its join); one that left is handed nothing more, whether it
+        unsubscribed, closed, or an earlier event of these ended its subscription (a socket
+        still closing may be handed a frame, which Daphne drops for a closed connection)."""
+        routes: dict[object, list[tuple[dict, UserFrames]]] = {}
+        for event in events:
+            frames = UserFrames(event["frames"])
+            for socket in self.groups.get(event["group"], ()):
+                routes.setdefault(socket, []).append((event, frames))
+        written = unyielded = 0
+        for socket, its_events in routes.items():
+            if unyielded >= DELIVERY_SLICE:
                 await asyncio.sleep(0)
-            if socket.user_pk not in frames:
-                frames[socket.user_pk] = frame_for(message["frames"], socket.user_pk)
-            await socket.deliver(group, message, frames[socket.user_pk])
+                unyielded = 0
+            for event, frames in its_events:
+                if socket in self.groups.get(event["group"], ()):
+                    written += await socket.deliver(event["group"], event, frames[socket.user_pk])
+            unyielded += len(its_events)
+        metrics.EVENTS_DELIVERED.inc(written)
 
     async def _close(self, message: dict) -> None:
         for socket in list(self.groups.get(message["group"], ())):
@@ -174,6 +204,18 @@ class Hub:
 
 # The hub of the running loop, started by its first socket.
 get_hub: PerLoop[Hub] = PerLoop(Hub)
+
+
+class UserFrames(dict):
+    """An event's frame for each user (`frame_for`), looked up once per user and fan-out."""
+
+    def __init__(self, frames: list[notifications.Frame]):
+        super().__init__()
+        self.frames = frames
+
+    def __missing__(self, user_pk: int) -> notifications.Frame | None:
+        frame = self[user_pk] = frame_for(self.frames, user_pk)
+        return frame
 
 
 def frame_for(frames: list[notifications.Frame], user_pk: int) -> notifications.Frame | None:

@@ -72,15 +72,19 @@ class RedisChannelLayer(core.RedisChannelLayer):
     shard, where the receiving process reads it.
 
     `group_send` is channels-redis 4.3.0's (pinned), but that its script also adds the group to
-    a full channel's "missed" set: channels-redis returns only how many channels were full, and
-    only Redis knows which."""
+    a full channel's "missed" set (channels-redis returns only how many channels were full, and
+    only Redis knows which), and that it takes two round trips where channels-redis takes four:
+    the group's cleanup and read go in one pipeline, the channels' cleanup in the script. The
+    writer's thread waits for them, on a loop that is busy writing the fan-out meanwhile."""
 
     GROUP_SEND = """
         local over_capacity = 0
-        local group = ARGV[#ARGV - 2]
-        local current_time = ARGV[#ARGV - 1]
-        local expiry = ARGV[#ARGV]
+        local group = ARGV[#ARGV - 3]
+        local current_time = ARGV[#ARGV - 2]
+        local expiry = ARGV[#ARGV - 1]
+        local expired = ARGV[#ARGV]
         for i=1,#KEYS do
+            redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, expired)
             if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[i + #KEYS]) then
                 redis.call('ZADD', KEYS[i], current_time, ARGV[i])
                 redis.call('EXPIRE', KEYS[i], expiry)
@@ -96,21 +100,15 @@ class RedisChannelLayer(core.RedisChannelLayer):
     async def group_send(self, group, message):
         assert self.require_valid_group_name(group), "Group name not valid"
         key = self._group_key(group)
-        connection = self.connection(self.consistent_hash(group))
-        await connection.zremrangebyscore(key, min=0, max=int(time.time()) - self.group_expiry)
-        channel_names = [name.decode() for name in await connection.zrange(key, 0, -1)]
+        shard = self.connection(self.consistent_hash(group))
+        async with shard.pipeline(transaction=False) as pipe:
+            pipe.zremrangebyscore(key, min=0, max=int(time.time()) - self.group_expiry)
+            _, members = await pipe.zrange(key, 0, -1).execute()
         keys_by_shard, messages, capacities = self._map_channel_keys_to_connection(
-            channel_names, message
+            [name.decode() for name in members], message
         )
         for index, keys in keys_by_shard.items():
-            connection = self.connection(index)
-            async with connection.pipeline(transaction=False) as pipe:
-                for channel_key in keys:
-                    pipe.zremrangebyscore(
-                        channel_key, min=0, max=int(time.time()) - int(self.expiry)
-                    )
-                await pipe.execute()
-            over_capacity = await connection.eval(
+            over_capacity = await self.connection(index).eval(
                 self.GROUP_SEND,
                 len(keys),
                 *keys,
@@ -119,6 +117,7 @@ class RedisChannelLayer(core.RedisChannelLayer):
                 group,
                 time.time(),
                 self.expiry,
+                int(time.time()) - int(self.expiry),
             )
             if over_capacity:
                 dropped(group, over_capacity)

@@ -176,12 +176,18 @@ def collection_group(model) -> str | None:
     return f"realtime.{model._meta.label_lower}"
 
 
-def broadcast(group: str, message: dict) -> None:
-    """Send to a group; a failing channel layer is logged, never raised into the write."""
-    try:
-        async_to_sync(get_channel_layer().group_send)(group, message)
-    except Exception:
-        logger.exception("Could not send %s to group %s", message["type"], group)
+def broadcast(messages: dict[str, dict]) -> None:
+    """Sends each message to its group, in order, in one hop to the event loop."""
+    async_to_sync(send_each)(messages)
+
+
+async def send_each(messages: dict[str, dict]) -> None:
+    """A failing channel layer is logged, never raised into the write."""
+    for group, message in messages.items():
+        try:
+            await get_channel_layer().group_send(group, message)
+        except Exception:
+            logger.exception("Could not send %s to group %s", message["type"], group)
 
 
 def targets(instance, message: dict, created: bool = False) -> list[str]:
@@ -203,16 +209,17 @@ def targets(instance, message: dict, created: bool = False) -> list[str]:
     return groups
 
 
-def send_on_commit(group: str, message: dict) -> None:
-    message = {**message, "group": group}
-    transaction.on_commit(lambda: broadcast(group, message))
+def send_on_commit(messages: dict[str, dict]) -> None:
+    """Sends each message to its group on commit, all in one hop to the event loop: the
+    writer's thread waits for each hop, on a loop that may be writing a fan-out meanwhile."""
+    messages = {group: {**message, "group": group} for group, message in messages.items()}
+    transaction.on_commit(lambda: broadcast(messages))
 
 
 def notify_update(instance, changed: set[str] | None = None, previous=None, created=False) -> None:
     """Send `instance`'s change on commit; `changed` names the changed fields (None: any)."""
     message = update_message(instance, changed, previous, created)
-    for group in targets(instance, message, created):
-        send_on_commit(group, message)
+    send_on_commit({group: message for group in targets(instance, message, created)})
 
 
 def notify_created(instances: list) -> None:
@@ -223,17 +230,18 @@ def notify_created(instances: list) -> None:
         message = update_message(instance, None, created=True)
         for group in targets(instance, message, created=True):
             batches.setdefault(group, []).append({**message, "group": group})
-    for group, batch in batches.items():
-        version = max(event["version"] for event in batch)
-        message = {"type": EVENT, "frames": [], "batch": batch, "version": version, "ends": False}
-        send_on_commit(group, message)
+    send_on_commit({group: batch_message(batch) for group, batch in batches.items()})
+
+
+def batch_message(batch: list[dict]) -> dict:
+    version = max(event["version"] for event in batch)
+    return {"type": EVENT, "frames": [], "batch": batch, "version": version, "ends": False}
 
 
 def notify_delete(instance) -> None:
     message = delete_message(instance)
-    for group in targets(instance, message):
-        send_on_commit(group, message)
+    send_on_commit({group: message for group in targets(instance, message)})
 
 
 def close_group(group: str, code: CloseCode = CloseCode.LOGGED_OUT) -> None:
-    send_on_commit(group, {"type": CLOSE, "code": code})
+    send_on_commit({group: {"type": CLOSE, "code": code}})

@@ -79,13 +79,13 @@ def layer_messages(monkeypatch):
     counts = {"sent": 0, "received": 0}
     original_send, original_deliver = notifications.broadcast, Hub._deliver
 
-    def send(group, message):
-        counts["sent"] += 1
-        original_send(group, message)
+    def send(messages):
+        counts["sent"] += len(messages)
+        original_send(messages)
 
-    async def deliver(self, message):
-        counts["received"] += 1
-        await original_deliver(self, message)
+    async def deliver(self, events):
+        counts["received"] += len(events)
+        await original_deliver(self, events)
 
     monkeypatch.setattr(notifications, "broadcast", send)
     monkeypatch.setattr(Hub, "_deliver", deliver)

@@ -13,7 +13,7 @@ from realtime import hub, notifications
 from realtime.hub import WATCH_INTERVAL, get_hub
 from realtime.metrics import LAYER_FAILURES, MESSAGES_DROPPED, RESYNCS_REQUESTED
 from tests.servers import RedisServer
-from tests.support import close_code, save
+from tests.support import close_code, save, subscription
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -207,3 +207,50 @@ async def test_a_fan_out_lets_the_loop_serve_others_between_slices(
     assert seen & {1, 2, 3, 4}
     for socket in sockets:
         assert (await socket.receive_json_from())["payload"]["bar"] == "to five sockets"
+
+
+async def test_events_that_arrive_together_reach_each_socket_in_order(subscribed, user, foo):
+    """Events that arrive during a fan-out are written together in the next one: each socket
+    gets those of the groups it follows, in the order they were sent."""
+    second = await sync_to_async(Foo.objects.create)(bar="second", owner=user)
+    one, both = await subscribed(user, foo), await subscribed(user, foo)
+    await both.send_json_to(subscription(second, request_id="sub"))
+    assert (await both.receive_json_from())["type"] == "SUBSCRIBED"
+
+    def change(instance, bar: str) -> dict:
+        instance.bar = bar
+        message = notifications.update_message(instance, {"bar"})
+        return {**message, "group": message["object"]}
+
+    changes = [(foo, "foo first"), (second, "second"), (foo, "foo again")]
+    messages = [await sync_to_async(change)(instance, bar) for instance, bar in changes]
+    for message in messages:
+        await get_channel_layer().group_send(message["group"], message)
+
+    async with asyncio.timeout(ANSWERED_WITHIN):
+        got_one = [(await one.receive_json_from())["payload"]["bar"] for _ in range(2)]
+        got_both = [(await both.receive_json_from())["payload"]["bar"] for _ in range(3)]
+    assert got_one == ["foo first", "foo again"]
+    assert got_both == ["foo first", "second", "foo again"]
+    assert await one.receive_nothing()
+    assert await both.receive_nothing()
+
+
+async def test_nothing_follows_the_event_that_ends_a_subscription_in_the_same_fan_out(
+    subscribed, user, foo
+):
+    """A socket that an event unsubscribed is handed none of the group's events that arrived
+    with it."""
+    socket = await subscribed(user, foo)
+
+    def delete_then_update() -> list[dict]:
+        deleted = notifications.delete_message(foo)
+        foo.bar = "after the delete"
+        updated = notifications.update_message(foo, {"bar"})
+        return [{**message, "group": message["object"]} for message in (deleted, updated)]
+
+    for message in await sync_to_async(delete_then_update)():
+        await get_channel_layer().group_send(message["group"], message)
+
+    assert (await socket.receive_json_from())["type"] == "DELETE_FOO"
+    assert await socket.receive_nothing()
