@@ -30,7 +30,9 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = None
 
     async def connect(self):
-        self.subscriptions: dict[str, str] = {}
+        # The groups of the objects followed: a dict for its keys alone, a third of a set's size,
+        # and nothing per key (the public id a client sent is in its group's pk).
+        self.subscriptions: dict[str, None] = {}
         # Followed collections, by model label: the group joined for it, or None when its
         # events come through the user's own group.
         self.collections: dict[str, str | None] = {}
@@ -198,7 +200,7 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
                 self.check_room()
                 # Join before reading, and hold back what arrives meanwhile: an event committed
                 # after the read is replayed, one committed before it is dropped as older.
-                self.subscriptions[group] = request["id"]
+                self.subscriptions[group] = None
                 SUBSCRIPTIONS.inc()
                 self.pending[group] = []
                 await self.hub.join(group, self)
@@ -250,13 +252,18 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             await self.send_event("UNSUBSCRIBED", payload, {"request_id": request["request_id"]})
 
     async def forget(self, group):
-        if self.subscriptions.pop(group, None) is not None:
+        if group in self.subscriptions:
+            del self.subscriptions[group]
             SUBSCRIPTIONS.dec()
             await self.hub.leave(group, self)
 
     async def release(self, group: str, after_version: int = 0) -> None:
         """Delivers the events held for `group`, but for changes no newer than `after_version`."""
-        for message, frame in self.pending.pop(group):
+        held = self.pending.pop(group)
+        if not self.pending:
+            # An emptied dict keeps the table of its largest size; cleared, it is 64 bytes.
+            self.pending.clear()
+        for message, frame in held:
             if message["ends"] or message["version"] > after_version:
                 await self.deliver(group, message, frame)
 
