@@ -9,6 +9,7 @@ import copy
 import hashlib
 import json
 import logging
+import sys
 from typing import TypedDict
 
 from asgiref.sync import async_to_sync
@@ -25,7 +26,8 @@ CLOSE = "realtime.close"
 
 
 def group_name(model, pk) -> str:
-    return f"realtime.{model._meta.label_lower}.{pk}"
+    """Interned: every socket that follows the object, and the hub's groups, hold one string."""
+    return sys.intern(f"realtime.{model._meta.label_lower}.{pk}")
 
 
 def user_group(pk) -> str:

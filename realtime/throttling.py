@@ -5,6 +5,9 @@ from collections.abc import Callable
 class TokenBucket:
     """Allows a burst of `capacity` messages, refilled at `rate` per second of `clock`."""
 
+    # One per socket: slots are a fifth of the size of an instance dict.
+    __slots__ = ("capacity", "clock", "rate", "tokens", "updated")
+
     def __init__(self, capacity: int, rate: float, clock: Callable[[], float] = time.monotonic):
         self.capacity = capacity
         self.rate = rate
