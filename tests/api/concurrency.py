@@ -51,5 +51,6 @@ class HoldTheRowLock:
     def __call__(self, sender, instance, **kwargs):
         # Only a write under the row lock (a request's transaction): a save of the same model
         # elsewhere in the process (a login's `last_login`) holds no lock anyone waits for.
+        # Patient: on a loaded machine the other request's thread may take seconds to run.
         if not self.waiter_seen and connection.in_atomic_block:
-            self.waiter_seen.append(wait_for_a_session_blocked_by_this_one(timeout=10))
+            self.waiter_seen.append(wait_for_a_session_blocked_by_this_one(timeout=30))
