@@ -9,6 +9,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from realtime import errors, notifications
 from realtime.close_codes import CloseCode
 from realtime.conf import realtime_setting
+from realtime.dispatch import DirectDispatch
 from realtime.draining import draining
 from realtime.hub import frame_for, get_hub
 from realtime.metrics import EVENTS_DELIVERED, SOCKETS_REFUSED, SUBSCRIPTIONS
@@ -18,7 +19,7 @@ from realtime.sockets import open_sockets
 from realtime.throttling import TokenBucket
 
 
-class NotificationsConsumer(AsyncWebsocketConsumer):
+class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
     """`ws/notifications/`: subscribe to objects, receive their events.
 
     The consumer glues the pieces: the serializer validates a message, the model's audiences
@@ -53,7 +54,7 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             return await self.close(refusal)
         if not user.is_authenticated:
             return await self.accept()
-        self.credential_group, expiry = await self.credential()
+        self.credential_group, expiry = self.credential()
         self.hub = get_hub()
         # A session is re-read by the process's watcher, for an end no signal reaches; a
         # token's revocation reaches its group, and its expiry the timer.
@@ -74,16 +75,15 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         if self.sessions is not None:
             self.sessions.watch(self)
 
-    async def credential(self) -> tuple[str, datetime | None]:
+    def credential(self) -> tuple[str, datetime | None]:
         """The group that closes the socket when its credential ends, and when it expires: the
         API token's (`scope["token"]`, set by `api.socket_auth`; its expiry may be None, never)
-        or the session's."""
+        or the session's (read with it by `realtime.session_auth`)."""
         token = self.scope.get("token")
         if token is not None:
             return notifications.token_group(token.pk), token.expires_at
-        session = self.scope["session"]
-        expiry = await database_sync_to_async(session.get_expiry_date)()
-        return notifications.session_group(session.session_key), expiry
+        session_key = self.scope["session"].session_key
+        return notifications.session_group(session_key), self.scope["session_expiry"]
 
     def own_groups(self) -> list[str]:
         """The groups every socket of an authenticated user is in, subscribed or not."""
