@@ -68,7 +68,7 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
         # sees the socket open is missed; what arrives before is held until then.
         for group in self.own_groups():
             self.pending[group] = []
-            await self.hub.join(group, self)
+        await self.hub.join(self.own_groups(), self)
         await self.accept()
         for group in self.own_groups():
             await self.release(group)
@@ -170,8 +170,11 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
 
     async def subscribe(self, requests: list) -> None:
         """Subscribes to each request (or answers its error), reading the snapshots of each
-        model's objects in one query, and answers each in order as if it had come alone."""
-        joined = [await self.join(request) for request in requests]
+        model's objects in one query, and answers each in order as if it had come alone. The
+        groups of all the requests are joined at once, before any snapshot is read."""
+        joining: list[str] = []
+        joined = [self.enter(request, joining) for request in requests]
+        await self.hub.join(joining, self)
         wanted: dict = {}
         for request, outcome in zip(requests, joined, strict=True):
             if outcome is not None and not isinstance(outcome, errors.SocketError):
@@ -185,14 +188,15 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
             else:
                 await self.subscribed(request, outcome, snapshots.get(outcome))
 
-    async def join(self, request) -> str | errors.SocketError | None:
-        """Joins what `request` follows before its snapshot is read: the object's group (which
-        it returns), or the collection (None). Its error if it cannot."""
+    def enter(self, request, joining: list[str]) -> str | errors.SocketError | None:
+        """Records what `request` follows, adding the group to join before its snapshot is read
+        to `joining`: the object's group (which it returns), or the collection (None). Its
+        error if it cannot."""
         if isinstance(request, errors.SocketError):
             return request
         try:
             if request["pk"] is None:
-                return await self.follow(request["model"])
+                return self.follow(request["model"], joining)
             group = notifications.group_name(request["model"], request["pk"])
             if group not in self.subscriptions:
                 self.check_room()
@@ -201,7 +205,7 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
                 self.subscriptions[group] = request["id"]
                 SUBSCRIPTIONS.inc()
                 self.pending[group] = []
-                await self.hub.join(group, self)
+                joining.append(group)
         except errors.SocketError as error:
             error.request_id = request.get("request_id")
             return error
@@ -225,7 +229,7 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
         if len(self.subscriptions) + len(self.collections) >= realtime_setting("MAX_SUBSCRIPTIONS"):
             raise errors.TooManySubscriptions
 
-    async def follow(self, model) -> None:
+    def follow(self, model, joining: list[str]) -> None:
         """Follows a collection. Nothing to read: from the answer on, every change of an object
         the user sees, or saw, reaches the socket, so a list fetched after it converges with
         the events (README, "Collections")."""
@@ -234,7 +238,7 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
             self.check_room()
             group = self.collections[label] = notifications.collection_group(model)
             if group is not None:
-                await self.hub.join(group, self)
+                joining.append(group)
 
     async def unsubscribe(self, request):
         model = request["model"]
