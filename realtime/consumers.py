@@ -3,12 +3,12 @@ import json
 import time
 from datetime import datetime
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from realtime import errors, notifications
 from realtime.close_codes import CloseCode
 from realtime.conf import realtime_setting
+from realtime.database import database_sync_to_async
 from realtime.dispatch import DirectDispatch
 from realtime.draining import draining
 from realtime.hub import frame_for, get_hub

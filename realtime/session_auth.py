@@ -17,12 +17,12 @@ and flushes a session that no longer verifies.
 
 from importlib import import_module
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, get_user_model, load_backend
 from django.contrib.auth.models import AnonymousUser
 from django.http import parse_cookie
 
+from realtime.database import database_sync_to_async
 from realtime.sessions import authenticates
 
 
