@@ -51,22 +51,15 @@ class FloorConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=event["text"])
 
 
-async def http_app(scope, receive, send):
-    body = await protocol.read_body(receive)
-    update = objects.update_for(scope["method"], scope["path"], body)
-    if update is None:
-        await protocol.respond(send, *protocol.stub(scope["method"], scope["path"]))
-        return
-    key, text, response = update
+async def deliver(key: str, text: str) -> None:
     await get_channel_layer().group_send(
         protocol.group_name(key), {"type": "floor.event", "text": text}
     )
-    await protocol.respond(send, 200, [], response)
 
 
 application = ProtocolTypeRouter(
     {
-        "http": http_app,
+        "http": protocol.http_app(objects, deliver),
         "websocket": URLRouter([path("ws/notifications/", FloorConsumer.as_asgi())]),
     }
 )

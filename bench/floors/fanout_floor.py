@@ -46,23 +46,16 @@ class FanoutConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=reply)
 
 
-async def http_app(scope, receive, send):
-    body = await protocol.read_body(receive)
-    update = objects.update_for(scope["method"], scope["path"], body)
-    if update is None:
-        await protocol.respond(send, *protocol.stub(scope["method"], scope["path"]))
-        return
-    key, text, response = update
+async def deliver(key: str, text: str) -> None:
     message = {"type": "websocket.send", "text": text}
     # A copy: a socket that closes meanwhile leaves the set.
     for consumer in list(objects.members(key)):
         await consumer.base_send(message)
-    await protocol.respond(send, 200, [], response)
 
 
 application = ProtocolTypeRouter(
     {
-        "http": http_app,
+        "http": protocol.http_app(objects, deliver),
         "websocket": URLRouter([path("ws/notifications/", FanoutConsumer.as_asgi())]),
     }
 )

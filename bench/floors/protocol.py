@@ -133,3 +133,21 @@ async def respond(send, status: int, headers: list[tuple[str, str]], body: dict 
     raw_headers.append((b"content-length", str(len(content)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": content})
+
+
+def http_app(objects: Objects, deliver):
+    """The HTTP side of a floor that Daphne serves: a PATCH of an object awaits
+    `deliver(key, text)` (the floor's own fan-out of the event) and answers; any other request
+    gets its stub answer."""
+
+    async def app(scope, receive, send):
+        body = await read_body(receive)
+        update = objects.update_for(scope["method"], scope["path"], body)
+        if update is None:
+            await respond(send, *stub(scope["method"], scope["path"]))
+            return
+        key, text, response = update
+        await deliver(key, text)
+        await respond(send, 200, [], response)
+
+    return app
