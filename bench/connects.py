@@ -39,12 +39,7 @@ def connect(ctx: Context) -> dict:
     ctx.call("close")
     before = cpu_seconds(ctx.target.pid)
     opened, usage = ctx.measure(
-        "open",
-        profile="connect",
-        ws=ctx.target.ws,
-        origin=ctx.target.origin,
-        sockets=sockets,
-        concurrency=1,
+        "open", ws=ctx.target.ws, origin=ctx.target.origin, sockets=sockets, concurrency=1
     )
     cpu = cpu_seconds(ctx.target.pid) - before
     ctx.call("close")
@@ -88,7 +83,6 @@ def storm(ctx: Context) -> dict:
     ]
     opened, usage = ctx.measure(
         "open",
-        profile="storm",
         ws=ctx.target.ws,
         origin=ctx.target.origin,
         sockets=sockets,
