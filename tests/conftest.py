@@ -1,4 +1,5 @@
 import pytest
+import pytest_asyncio
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
@@ -10,7 +11,7 @@ from rest_framework.test import APIClient
 
 from api.models import Foo, User
 from backend.asgi import application
-from tests.support import salt_of_length
+from tests.support import salt_of_length, settle
 
 PASSWORD = "correct horse battery staple"
 
@@ -34,6 +35,16 @@ def pytest_collection_modifyitems(config, items):
         for marker, (available, reason) in legs.items():
             if marker in item.keywords and not available:
                 item.add_marker(pytest.mark.skip(reason=reason))
+        if pytest_asyncio.is_async_test(item):
+            # First in, last out: its teardown comes after every other async fixture's.
+            item.fixturenames.insert(0, "settled_loop")
+
+
+@pytest.fixture
+async def settled_loop():
+    """Ends an async test with nothing left running on its behalf (`tests.support.settle`)."""
+    yield
+    await settle()
 
 
 ORIGIN = "http://localhost"

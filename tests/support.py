@@ -1,5 +1,6 @@
 """Helpers shared by the tests."""
 
+import asyncio
 import string
 import time
 
@@ -8,6 +9,9 @@ from channels.layers import get_channel_layer
 from django.db import connection
 
 from api import hashids
+
+# How long a test's tasks and the sync code they started get to end once it is over.
+SETTLE_SECONDS = 30
 
 
 def salt_of_length(length: int) -> str:
@@ -58,3 +62,23 @@ def wait_for_a_session_blocked_by_this_one(timeout: float) -> bool:
             if cursor.fetchone()[0]:
                 return True
     return False
+
+
+async def settle() -> None:
+    """Cancels the running loop's other tasks (sockets, hubs, session watchers) and waits for
+    them, then for the sync code they had started, with the loop still running.
+
+    Outside a request, asgiref runs all of a process's sync code on one shared thread
+    (`sync_to_async`, Channels' `database_sync_to_async`): a server's for its life, but the
+    suite's across hundreds of test loops. A call still running there when its test's loop
+    closed, which then waited on that loop (`async_to_sync`, as each change's notification
+    does), would park the shared thread forever, and every later test that reached the
+    database would hang. pytest-asyncio cancels the tasks too, but then closes the loop without
+    waiting for their threads."""
+    tasks = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=SETTLE_SECONDS)
+        assert not pending, f"tasks that ignored their cancellation: {pending}"
+    await asyncio.wait_for(sync_to_async(lambda: None)(), SETTLE_SECONDS)
