@@ -12,13 +12,15 @@ memberships with it, and the hub learns it within a second, whether or not redis
 reconnection hid the restart from its blocking read.
 """
 
+import asyncio
 import collections
 import logging
 import time
 
+import redis.asyncio
 from channels import layers
 from channels.exceptions import ChannelFull
-from channels_redis import core
+from channels_redis import core, utils
 
 from realtime import metrics
 
@@ -67,9 +69,35 @@ class InMemoryChannelLayer(layers.InMemoryChannelLayer):
         return self.missed.pop(channel, set())
 
 
+class Connection(redis.asyncio.Connection):
+    """redis-py's connection, but that a command's write is timed by `asyncio.timeout` rather
+    than `asyncio.wait_for`.
+
+    On Python 3.11, `wait_for` loses a cancellation that arrives as the write it waits for
+    completes (CPython gh-86296, fixed in 3.12). channels-redis' `receive` then goes on to its
+    blocking read, and from each 5 s read to the next, for ever: a hub cancelled with its loop,
+    or a consumer with a channel of its own (Channels' origin denier) cancelled when its client
+    leaves, would never end, and would hold a pool connection. redis-py writes without
+    `wait_for` when it has no socket timeout: the timeout is hidden from it for the write and
+    applied around it instead (the read after it keeps it)."""
+
+    async def send_packed_command(self, command, check_health=True):
+        if not self.is_connected:
+            await self.connect_check_health(check_health=False)
+        if check_health:
+            await self.check_health()
+        timeout, self.socket_timeout = self.socket_timeout, None
+        try:
+            async with asyncio.timeout(timeout):
+                await super().send_packed_command(command, check_health=False)
+        finally:
+            self.socket_timeout = timeout
+
+
 class RedisChannelLayer(core.RedisChannelLayer):
-    """channels-redis' layer, recording each drop next to the full channel's messages, on its
-    shard, where the receiving process reads it.
+    """channels-redis' layer, on connections that lose no cancellation (`Connection`),
+    recording each drop next to the full channel's messages, on its shard, where the receiving
+    process reads it.
 
     `group_send` is channels-redis 4.3.0's (pinned), but that its script also adds the group to
     a full channel's "missed" set (channels-redis returns only how many channels were full, and
@@ -96,6 +124,10 @@ class RedisChannelLayer(core.RedisChannelLayer):
         end
         return over_capacity
     """
+
+    def __init__(self, hosts=None, **kwargs):
+        hosts = [{"connection_class": Connection, **host} for host in utils.decode_hosts(hosts)]
+        super().__init__(hosts=hosts, **kwargs)
 
     async def group_send(self, group, message):
         assert self.require_valid_group_name(group), "Group name not valid"

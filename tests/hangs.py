@@ -23,18 +23,22 @@ HANG_SECONDS = 600
 STDERR = os.fdopen(os.dup(2), "w")
 
 
+def described(task: asyncio.Task) -> str:
+    """A task's repr (which says what it waits for) and the chain of awaits it is stopped in."""
+    lines = [repr(task)]
+    awaited = task.get_coro()
+    while getattr(awaited, "cr_frame", None) is not None:
+        lines.append(traceback.format_stack(awaited.cr_frame, limit=1)[0].rstrip())
+        awaited = awaited.cr_await
+    return "\n".join(lines)
+
+
 def print_tasks(out) -> None:
-    """Every pending task of every open loop (its repr says what it waits for), with the chain
-    of awaits it is stopped in."""
+    """Every pending task of every open loop."""
     for loop in [o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop)]:
-        if loop.is_closed():
-            continue
-        for task in asyncio.all_tasks(loop):
-            print(f"{task!r}", file=out)
-            awaited = task.get_coro()
-            while getattr(awaited, "cr_frame", None) is not None:
-                print("".join(traceback.format_stack(awaited.cr_frame, limit=1)), end="", file=out)
-                awaited = awaited.cr_await
+        if not loop.is_closed():
+            for task in asyncio.all_tasks(loop):
+                print(described(task), file=out)
 
 
 def hung(nodeid: str) -> None:

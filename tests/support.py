@@ -9,6 +9,7 @@ from channels.layers import get_channel_layer
 from django.db import connection
 
 from api import hashids
+from tests.hangs import described
 
 # How long a test's tasks and the sync code they started get to end once it is over.
 SETTLE_SECONDS = 30
@@ -80,5 +81,7 @@ async def settle() -> None:
         task.cancel()
     if tasks:
         _, pending = await asyncio.wait(tasks, timeout=SETTLE_SECONDS)
-        assert not pending, f"tasks that ignored their cancellation: {pending}"
+        assert not pending, "Tasks that ignored their cancellation:\n" + "\n".join(
+            described(task) for task in pending
+        )
     await asyncio.wait_for(sync_to_async(lambda: None)(), SETTLE_SECONDS)
