@@ -1,6 +1,6 @@
 import pytest
 import pytest_asyncio
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
@@ -77,8 +77,10 @@ def fresh_channel_layer():
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Closes PostgreSQL's connection pool before the test database is dropped (the pool would
-    keep it busy)."""
+    keep it busy), once asgiref's shared sync thread has given back the connection it holds
+    (the tests' own `sync_to_async` calls leave it open there, as Django does in a thread)."""
     yield
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
     with django_db_blocker.unblock():
         for connection in connections.all():
             if getattr(connection, "pool", None) is not None:
