@@ -78,6 +78,29 @@ async def test_the_subscribed_objects_stream_their_changes(open_socket, user):
     assert event["payload"]["bar"] == "changed"
 
 
+async def test_sockets_batching_the_same_objects_at_once_are_each_answered_in_order(
+    open_socket, user
+):
+    """A batch joins its groups at once, each under its group's lock: two sockets that join
+    the same groups in opposite orders at the same time both get every item, in order, and
+    every later change."""
+    foos = await mine(user, 4)
+    first, second = await open_socket(user), await open_socket(user)
+    await first.send_json_to({"subscribe": [subscription(foo, request_id=foo.pk) for foo in foos]})
+    await second.send_json_to(
+        {"subscribe": [subscription(foo, request_id=foo.pk) for foo in reversed(foos)]}
+    )
+
+    for socket, order in ((first, foos), (second, foos[::-1])):
+        for foo in order:
+            answer = await socket.receive_json_from()
+            assert (answer["type"], answer["meta"]) == ("SUBSCRIBED", {"request_id": foo.pk})
+    for foo in foos:
+        await save(foo, bar="changed")
+        for socket in (first, second):
+            assert (await socket.receive_json_from())["payload"]["id"] == hashid(foo)
+
+
 async def test_a_collection_is_followed_in_a_batch(open_socket, user):
     (foo,) = await mine(user, 1)
     socket = await open_socket(user)
