@@ -84,7 +84,8 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
         # sees the socket open is missed; what arrives before is held until then.
         for group in self.own_groups():
             self.pending[group] = []
-        await self.hub.join(self.own_groups(), self)
+        if not await self.join(self.own_groups()):
+            return
         await self.accept()
         for group in self.own_groups():
             await self.release(group)
@@ -190,7 +191,8 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
         groups of all the requests are joined at once, before any snapshot is read."""
         joining: list[str] = []
         joined = [self.enter(request, joining) for request in requests]
-        await self.hub.join(joining, self)
+        if not await self.join(joining):
+            return
         wanted: dict = {}
         for request, outcome in zip(requests, joined, strict=True):
             if outcome is not None and not isinstance(outcome, errors.SocketError):
@@ -203,6 +205,18 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
                 await self.answer(request, {"model": request["model"]._meta.label})
             else:
                 await self.subscribed(request, outcome, snapshots.get(outcome))
+
+    async def join(self, groups: list[str]) -> bool:
+        """Joins `groups` at once; False if the socket was closed while it waited (its session
+        ended, the process drains, the hub resyncs), having left them again: a closed socket is
+        in no group, and nothing more is done for it."""
+        hub = self.hub
+        await hub.join(groups, self)
+        if self.hub is None:
+            for group in groups:
+                await hub.leave(group, self)
+            return False
+        return True
 
     def enter(self, request, joining: list[str]) -> str | errors.SocketError | None:
         """Records what `request` follows, adding the group to join before its snapshot is read

@@ -93,8 +93,12 @@ class Hub:
                 self.groups.setdefault(group, set()).add(socket)
 
     async def leave(self, group: str, socket) -> None:
+        """Takes `socket` out of `group`, if it is in: a socket closed while it waited to join
+        leaves a group it is not in yet, and then again once it is."""
         async with self._lock(group):
-            members = self.groups[group]
+            members = self.groups.get(group)
+            if members is None or socket not in members:
+                return
             members.discard(socket)
             if not members:
                 del self.groups[group]
