@@ -18,12 +18,11 @@ there, whatever else the socket offers).
 
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
-
 from api import tokens
 from realtime import errors
 from realtime.close_codes import CloseCode
 from realtime.consumers import NotificationsConsumer
+from realtime.database import database_sync_to_async
 
 SUBPROTOCOL = "bearer"
 

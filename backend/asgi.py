@@ -2,7 +2,7 @@
 
 A socket that offers an API token (api/socket_auth.py) is authenticated by it alone. Any other
 goes through the Origin check against ALLOWED_HOSTS (a page elsewhere cannot ride the user's
-cookies) and authenticates from the session cookie.
+cookies) and authenticates from the session cookie (realtime/session_auth.py).
 """
 
 import os
@@ -17,12 +17,12 @@ from backend.handlers import ASGIHandler  # noqa: E402  (needs the apps loaded)
 # Django's handler, but one thread hop per request (backend/handlers.py says why).
 django_asgi_app = ASGIHandler()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from api.socket_auth import TokenOrSessionAuth  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
+from realtime.session_auth import SessionAuthMiddleware  # noqa: E402
 
 websocket = URLRouter(websocket_urlpatterns)
 application = ProtocolTypeRouter(
@@ -30,7 +30,7 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         "websocket": TokenOrSessionAuth(
             token_app=websocket,
-            session_app=AllowedHostsOriginValidator(AuthMiddlewareStack(websocket)),
+            session_app=AllowedHostsOriginValidator(SessionAuthMiddleware(websocket)),
         ),
     }
 )

@@ -39,7 +39,12 @@ def connect(ctx: Context) -> dict:
     ctx.call("close")
     before = cpu_seconds(ctx.target.pid)
     opened, usage = ctx.measure(
-        "open", ws=ctx.target.ws, origin=ctx.target.origin, sockets=sockets, concurrency=1
+        "open",
+        profile="connect",
+        ws=ctx.target.ws,
+        origin=ctx.target.origin,
+        sockets=sockets,
+        concurrency=1,
     )
     cpu = cpu_seconds(ctx.target.pid) - before
     ctx.call("close")
@@ -83,6 +88,7 @@ def storm(ctx: Context) -> dict:
     ]
     opened, usage = ctx.measure(
         "open",
+        profile="storm",
         ws=ctx.target.ws,
         origin=ctx.target.origin,
         sockets=sockets,

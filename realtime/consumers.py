@@ -3,14 +3,14 @@ import json
 import time
 from datetime import datetime
 
-from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.sessions import InstanceSessionWrapper
 
 from realtime import errors, notifications
 from realtime.close_codes import CloseCode
 from realtime.conf import realtime_setting
+from realtime.database import database_sync_to_async
+from realtime.dispatch import DirectDispatch
 from realtime.draining import draining
 from realtime.hub import frame_for, get_hub
 from realtime.metrics import EVENTS_DELIVERED, SOCKETS_REFUSED, SUBSCRIPTIONS
@@ -20,7 +20,7 @@ from realtime.sockets import open_sockets
 from realtime.throttling import TokenBucket
 
 
-class NotificationsConsumer(AsyncWebsocketConsumer):
+class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
     """`ws/notifications/`: subscribe to objects, receive their events.
 
     The consumer glues the pieces: the serializer validates a message, the model's audiences
@@ -37,7 +37,7 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         a task and an `asyncio.wait` for each open socket (about 3 KB of an idle one)."""
         self.scope = scope
         self.channel_layer = None
-        self.base_send = past_session_wrapper(send)
+        self.base_send = send
         try:
             while True:
                 await self.dispatch(await receive())
@@ -70,7 +70,7 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             return await self.close(refusal)
         if not user.is_authenticated:
             return await self.accept()
-        self.credential_group, expiry = await self.credential()
+        self.credential_group, expiry = self.credential()
         self.hub = get_hub()
         # A session is re-read by the process's watcher, for an end no signal reaches; a
         # token's revocation reaches its group, and its expiry the timer.
@@ -84,23 +84,23 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         # sees the socket open is missed; what arrives before is held until then.
         for group in self.own_groups():
             self.pending[group] = []
-            await self.hub.join(group, self)
+        if not await self.join(self.own_groups()):
+            return
         await self.accept()
         for group in self.own_groups():
             await self.release(group)
         if self.sessions is not None:
             self.sessions.watch(self)
 
-    async def credential(self) -> tuple[str, datetime | None]:
+    def credential(self) -> tuple[str, datetime | None]:
         """The group that closes the socket when its credential ends, and when it expires: the
         API token's (`scope["token"]`, set by `api.socket_auth`; its expiry may be None, never)
-        or the session's."""
+        or the session's (read with it by `realtime.session_auth`)."""
         token = self.scope.get("token")
         if token is not None:
             return notifications.token_group(token.pk), token.expires_at
-        session = self.scope["session"]
-        expiry = await database_sync_to_async(session.get_expiry_date)()
-        return notifications.session_group(session.session_key), expiry
+        session_key = self.scope["session"].session_key
+        return notifications.session_group(session_key), self.scope["session_expiry"]
 
     def own_groups(self) -> list[str]:
         """The groups every socket of an authenticated user is in, subscribed or not."""
@@ -187,8 +187,12 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
 
     async def subscribe(self, requests: list) -> None:
         """Subscribes to each request (or answers its error), reading the snapshots of each
-        model's objects in one query, and answers each in order as if it had come alone."""
-        joined = [await self.join(request) for request in requests]
+        model's objects in one query, and answers each in order as if it had come alone. The
+        groups of all the requests are joined at once, before any snapshot is read."""
+        joining: list[str] = []
+        joined = [self.enter(request, joining) for request in requests]
+        if not await self.join(joining):
+            return
         wanted: dict = {}
         for request, outcome in zip(requests, joined, strict=True):
             if outcome is not None and not isinstance(outcome, errors.SocketError):
@@ -202,14 +206,27 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             else:
                 await self.subscribed(request, outcome, snapshots.get(outcome))
 
-    async def join(self, request) -> str | errors.SocketError | None:
-        """Joins what `request` follows before its snapshot is read: the object's group (which
-        it returns), or the collection (None). Its error if it cannot."""
+    async def join(self, groups: list[str]) -> bool:
+        """Joins `groups` at once; False if the socket was closed while it waited (its session
+        ended, the process drains, the hub resyncs), having left them again: a closed socket is
+        in no group, and nothing more is done for it."""
+        hub = self.hub
+        await hub.join(groups, self)
+        if self.hub is None:
+            for group in groups:
+                await hub.leave(group, self)
+            return False
+        return True
+
+    def enter(self, request, joining: list[str]) -> str | errors.SocketError | None:
+        """Records what `request` follows, adding the group to join before its snapshot is read
+        to `joining`: the object's group (which it returns), or the collection (None). Its
+        error if it cannot."""
         if isinstance(request, errors.SocketError):
             return request
         try:
             if request["pk"] is None:
-                return await self.follow(request["model"])
+                return self.follow(request["model"], joining)
             group = notifications.group_name(request["model"], request["pk"])
             if group not in self.subscriptions:
                 self.check_room()
@@ -218,7 +235,7 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
                 self.subscriptions[group] = None
                 SUBSCRIPTIONS.inc()
                 self.pending[group] = []
-                await self.hub.join(group, self)
+                joining.append(group)
         except errors.SocketError as error:
             error.request_id = request.get("request_id")
             return error
@@ -242,7 +259,7 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         if len(self.subscriptions) + len(self.collections) >= realtime_setting("MAX_SUBSCRIPTIONS"):
             raise errors.TooManySubscriptions
 
-    async def follow(self, model) -> None:
+    def follow(self, model, joining: list[str]) -> None:
         """Follows a collection. Nothing to read: from the answer on, every change of an object
         the user sees, or saw, reaches the socket, so a list fetched after it converges with
         the events (README, "Collections")."""
@@ -251,7 +268,7 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             self.check_room()
             group = self.collections[label] = notifications.collection_group(model)
             if group is not None:
-                await self.hub.join(group, self)
+                joining.append(group)
 
     async def unsubscribe(self, request):
         model = request["model"]
@@ -377,11 +394,3 @@ def validated(serializer_class, content: dict) -> dict:
         echoed = None if "request_id" in message.errors else content.get("request_id")
         raise errors.Invalid(errors=message.errors, request_id=echoed)
     return message.validated_data
-
-
-def past_session_wrapper(send):
-    """`send` without Channels' session middleware's wrapper around it, if any. The wrapper acts
-    on HTTP responses only, yet reads the session's state on every message: each frame of a
-    fan-out paid for it, as much as for the rest of our share of the write."""
-    wrapper = getattr(send, "__self__", None)
-    return wrapper.real_send if isinstance(wrapper, InstanceSessionWrapper) else send

@@ -8,6 +8,7 @@ local sockets, checking each socket's access in memory.
 """
 
 import asyncio
+import contextlib
 import logging
 import weakref
 
@@ -75,17 +76,29 @@ class Hub:
         """Serialises joins and leaves of one group, so that the layer sees them in order."""
         return self._locks.setdefault(group, asyncio.Lock())
 
-    async def join(self, group: str, socket) -> None:
-        async with self._lock(group):
-            members = self.groups.get(group)
-            if members is None:
-                await self.layer.group_add(group, await self._channel)
-                members = self.groups[group] = set()
-            members.add(socket)
+    async def join(self, groups: list[str], socket) -> None:
+        """Joins `groups` with their layer round trips made at once: a socket that connects or
+        subscribes to a batch would otherwise wait for one round trip after the other, in a
+        reconnect storm on Redis most of its wait. Each group's lock is held from before its
+        round trip until the socket is among its members, as a single join's would be; the
+        locks are taken in one order, so that two sockets joining the same groups cannot each
+        wait for the other."""
+        async with contextlib.AsyncExitStack() as locks:
+            for group in sorted(set(groups)):
+                await locks.enter_async_context(self._lock(group))
+            new = {group for group in groups if group not in self.groups}
+            channel = await self._channel
+            await asyncio.gather(*(self.layer.group_add(group, channel) for group in new))
+            for group in groups:
+                self.groups.setdefault(group, set()).add(socket)
 
     async def leave(self, group: str, socket) -> None:
+        """Takes `socket` out of `group`, if it is in: a socket closed while it waited to join
+        leaves a group it is not in yet, and then again once it is."""
         async with self._lock(group):
-            members = self.groups[group]
+            members = self.groups.get(group)
+            if members is None or socket not in members:
+                return
             members.discard(socket)
             if not members:
                 del self.groups[group]

@@ -1,16 +1,21 @@
 """Batched subscriptions (`{"subscribe": [...]}`): each item answered as if it came alone, the
 snapshots of each model read in one query."""
 
+import asyncio
 import contextlib
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from api.models import Foo
+from realtime.hub import get_hub
+from realtime.notifications import group_name
 from tests.realtime.test_consumers import error_of
-from tests.support import hashid, save, subscription
+from tests.realtime.test_hub import wait_until
+from tests.support import close_code, group_members, hashid, save, subscription
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -76,6 +81,29 @@ async def test_the_subscribed_objects_stream_their_changes(open_socket, user):
     assert event["type"] == "UPDATE_FOO"
     assert event["payload"]["id"] == hashid(foos[1])
     assert event["payload"]["bar"] == "changed"
+
+
+async def test_sockets_batching_the_same_objects_at_once_are_each_answered_in_order(
+    open_socket, user
+):
+    """A batch joins its groups at once, each under its group's lock: two sockets that join
+    the same groups in opposite orders at the same time both get every item, in order, and
+    every later change."""
+    foos = await mine(user, 4)
+    first, second = await open_socket(user), await open_socket(user)
+    await first.send_json_to({"subscribe": [subscription(foo, request_id=foo.pk) for foo in foos]})
+    await second.send_json_to(
+        {"subscribe": [subscription(foo, request_id=foo.pk) for foo in reversed(foos)]}
+    )
+
+    for socket, order in ((first, foos), (second, foos[::-1])):
+        for foo in order:
+            answer = await socket.receive_json_from()
+            assert (answer["type"], answer["meta"]) == ("SUBSCRIBED", {"request_id": foo.pk})
+    for foo in foos:
+        await save(foo, bar="changed")
+        for socket in (first, second):
+            assert (await socket.receive_json_from())["payload"]["id"] == hashid(foo)
 
 
 async def test_a_collection_is_followed_in_a_batch(open_socket, user):
@@ -245,3 +273,22 @@ async def test_one_query_per_model_whatever_the_number_of_objects(open_socket, u
         '"api_foo"',
         '"api_user"',
     }
+
+
+async def test_a_socket_closed_while_its_batch_waits_to_join_is_left_in_no_group(open_socket, user):
+    """A batch waits for a group's lock (another socket is joining or leaving that group) and,
+    meanwhile, its session is deleted: the socket is closed with 4401, and is then in none of
+    the groups it was joining, not even those it joined after it was closed."""
+    foos = sorted(await mine(user, 3), key=lambda foo: group_name(Foo, foo.pk))
+    first, held, last = (group_name(Foo, foo.pk) for foo in foos)
+    socket = await open_socket(user)
+    hub = get_hub()
+    async with hub._lock(held):
+        # Joined in the groups' order; left, on the close, in the batch's.
+        await socket.send_json_to({"subscribe": [subscription(foo) for foo in reversed(foos)]})
+        await wait_until(hub._lock(first).locked)
+        await Session.objects.filter(session_key=socket.session_key).adelete()
+        await asyncio.sleep(0.1)
+    assert await close_code(socket) == 4401
+    assert not {first, held, last} & set(hub.groups)
+    assert [await group_members(group) for group in (first, held, last)] == [0, 0, 0]

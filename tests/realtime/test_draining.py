@@ -3,9 +3,14 @@
 import asyncio
 
 import pytest
+from asgiref.sync import sync_to_async
 
-from realtime import draining
+from backend.asgi import application
+from realtime import draining, notifications
+from realtime.hub import get_hub
 from realtime.sockets import open_sockets
+from tests.conftest import ORIGIN, Socket, session_cookie
+from tests.realtime.test_hub import wait_until
 from tests.realtime.test_sockets import close_code
 
 
@@ -58,3 +63,25 @@ async def next_closed(sockets):
     (future,) = done
     assert future.result() == 4012
     return pending[future]
+
+
+async def test_a_socket_closed_while_it_joins_its_own_groups_is_not_opened(transactional_db, user):
+    """The drain begins while a new socket waits to join its user's group (another socket holds
+    the group's lock): it is closed with 4012, never accepted, and left in no group."""
+    hub = get_hub()
+    key = await sync_to_async(session_cookie)(user)
+    own = [notifications.session_group(key), notifications.user_group(user.pk)]
+    socket = Socket(
+        application,
+        "/ws/notifications/",
+        headers=[(b"origin", ORIGIN.encode()), (b"cookie", f"sessionid={key}".encode())],
+    )
+    async with hub._lock(max(own)):
+        connecting = asyncio.ensure_future(socket.connect())
+        await wait_until(hub._lock(min(own)).locked)
+        drain = asyncio.ensure_future(draining.close_spread(open_sockets(), window=0))
+        await asyncio.sleep(0.1)
+    assert await connecting == (False, 4012)
+    await drain
+    assert await socket.receive_nothing()
+    assert not set(own) & set(hub.groups)
