@@ -86,7 +86,10 @@ QUERY_DETAIL = (
 
 def on_token_delete(sender, instance, **kwargs) -> None:
     """A revoked token's sockets close with 4401 when the deletion commits."""
-    notifications.close_group(notifications.token_group(instance.pk))
+    notifications.close_group(
+        notifications.user_group(instance.user_id),
+        credential=notifications.token_credential(instance.pk),
+    )
 
 
 def connect() -> None:

@@ -70,7 +70,7 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
             return await self.close(refusal)
         if not user.is_authenticated:
             return await self.accept()
-        self.credential_group, expiry = self.credential()
+        self.credential, expiry = self.credential_and_expiry()
         self.hub = get_hub()
         # A session is re-read by the process's watcher, for an end no signal reaches; a
         # token's revocation reaches its group, and its expiry the timer.
@@ -92,19 +92,20 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
         if self.sessions is not None:
             self.sessions.watch(self)
 
-    def credential(self) -> tuple[str, datetime | None]:
-        """The group that closes the socket when its credential ends, and when it expires: the
-        API token's (`scope["token"]`, set by `api.socket_auth`; its expiry may be None, never)
-        or the session's (read with it by `realtime.session_auth`)."""
+    def credential_and_expiry(self) -> tuple[str, datetime | None]:
+        """What the socket was opened with, as a close message at its end names it, and when it
+        expires: the API token (`scope["token"]`, set by `api.socket_auth`; its expiry may be
+        None, never) or the session (read with it by `realtime.session_auth`)."""
         token = self.scope.get("token")
         if token is not None:
-            return notifications.token_group(token.pk), token.expires_at
+            return notifications.token_credential(token.pk), token.expires_at
         session_key = self.scope["session"].session_key
-        return notifications.session_group(session_key), self.scope["session_expiry"]
+        return notifications.session_credential(session_key), self.scope["session_expiry"]
 
     def own_groups(self) -> list[str]:
-        """The groups every socket of an authenticated user is in, subscribed or not."""
-        return [notifications.user_group(self.user_pk), self.credential_group]
+        """The groups every socket of an authenticated user is in, subscribed or not: its user's,
+        which also hears the end of its session or token."""
+        return [notifications.user_group(self.user_pk)]
 
     async def disconnect(self, code):
         await self.detach()
@@ -162,12 +163,16 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
         return validated(SubscriptionSerializer, content)
 
     def parse_batch(self, content: dict) -> dict:
-        """A batch, whose items are each validated alone: an invalid one is answered with its
-        error, and the others are carried out."""
+        """A batch, whose items are validated together, by one serializer whose fields are built
+        once (a reconnect storm validates ten thousand items), and if any is invalid, each alone:
+        an invalid one is answered with its error, and the others are carried out."""
         batch = validated(BatchSerializer, content)
         # Each item costs the throttle what it would cost alone; the message took one already.
         if not self.throttle.take(len(batch["subscribe"]) - 1):
             raise errors.Throttled(request_id=batch.get("request_id"))
+        together = BatchItemSerializer(data=batch["subscribe"], many=True)
+        if together.is_valid():
+            return {"action": "batch", "items": together.validated_data, **batch}
         items = []
         for item in batch["subscribe"]:
             try:
@@ -356,17 +361,23 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
     @database_sync_to_async
     def snapshots(self, wanted: dict) -> dict[str, dict]:
         """The snapshots of the objects `wanted` ({model: pks}) that the user sees, by group:
-        one query per model, however many objects."""
+        one query per model, however many objects, and one serializer per representation,
+        whose fields are built once for all its objects."""
         found = {}
         for model, pks in wanted.items():
+            shown: dict[type, list] = {}
             for instance in model.visible_to(self.scope["user"]).filter(pk__in=pks):
                 representation = instance.representation_for(self.user_pk)
-                found[notifications.group_name(model, instance.pk)] = {
-                    "model": model._meta.label,
-                    "id": notifications.public_id(instance),
-                    "version": instance.version,
-                    "data": representation.serializer_class(instance).data,
-                }
+                shown.setdefault(representation.serializer_class, []).append(instance)
+            for serializer_class, instances in shown.items():
+                data = serializer_class(instances, many=True).data
+                for instance, fields in zip(instances, data, strict=True):
+                    found[notifications.group_name(model, instance.pk)] = {
+                        "model": model._meta.label,
+                        "id": notifications.public_id(instance),
+                        "version": instance.version,
+                        "data": fields,
+                    }
         return found
 
     async def send_event(self, event_type, payload, meta):

@@ -31,6 +31,12 @@ DELIVERY_SLICE = 10
 # capacity holds them (and drops what overflows it, which the hub answers).
 INBOX_SIZE = 100
 
+# The most sockets a group keeps in a tuple; a larger group's are a set. Most groups are an
+# object followed by one user's few sockets, and a tuple of one or two sockets takes 48 to 56
+# bytes, a set at least 216: 1 KiB of each idle socket with ten subscriptions. Past this size,
+# the membership test of every write of a fan-out (`Hub._deliver`) would cost a scan.
+TUPLE_MEMBERS = 8
+
 # Seconds between two looks at what the layer lost (`Hub._watch`): a Redis restarted empty is
 # noticed this long after it answers again, at the cost of a command per shard and process.
 WATCH_INTERVAL = 1.0
@@ -57,7 +63,8 @@ class Hub:
     def __init__(self):
         self.loop = asyncio.get_running_loop()
         self.layer = get_channel_layer()
-        self.groups: dict[str, set] = {}
+        # Each group's local sockets: a tuple, or a set past TUPLE_MEMBERS.
+        self.groups: dict[str, tuple | set] = {}
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.reachable = True
         self.failed = False
@@ -90,7 +97,7 @@ class Hub:
             channel = await self._channel
             await asyncio.gather(*(self.layer.group_add(group, channel) for group in new))
             for group in groups:
-                self.groups.setdefault(group, set()).add(socket)
+                self.groups[group] = with_member(self.groups.get(group, ()), socket)
 
     async def leave(self, group: str, socket) -> None:
         """Takes `socket` out of `group`, if it is in: a socket closed while it waited to join
@@ -99,7 +106,7 @@ class Hub:
             members = self.groups.get(group)
             if members is None or socket not in members:
                 return
-            members.discard(socket)
+            members = self.groups[group] = without_member(members, socket)
             if not members:
                 del self.groups[group]
                 # A failed hub's memberships are left to expire: its layer may be what failed.
@@ -211,12 +218,34 @@ class Hub:
         metrics.EVENTS_DELIVERED.inc(written)
 
     async def _close(self, message: dict) -> None:
+        """Closes the group's sockets, or those opened with the message's credential."""
+        credential = message["credential"]
         for socket in list(self.groups.get(message["group"], ())):
-            await socket.close(message["code"])
+            if credential is None or socket.credential == credential:
+                await socket.close(message["code"])
 
 
 # The hub of the running loop, started by its first socket.
 get_hub: PerLoop[Hub] = PerLoop(Hub)
+
+
+def with_member(members: tuple | set, socket) -> tuple | set:
+    """`members` with `socket` (once), as a set once there are more than TUPLE_MEMBERS."""
+    if socket in members:
+        return members
+    if isinstance(members, set):
+        members.add(socket)
+        return members
+    if len(members) < TUPLE_MEMBERS:
+        return (*members, socket)
+    return {*members, socket}
+
+
+def without_member(members: tuple | set, socket) -> tuple | set:
+    if isinstance(members, set):
+        members.discard(socket)
+        return members
+    return tuple(member for member in members if member is not socket)
 
 
 class UserFrames(dict):

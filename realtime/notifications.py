@@ -34,14 +34,15 @@ def user_group(pk) -> str:
     return f"realtime.user.{pk}"
 
 
-def session_group(session_key: str) -> str:
-    # The session key is a credential; the channel layer (Redis) only ever sees a digest.
-    return f"realtime.session.{hashlib.sha256(session_key.encode()).hexdigest()[:32]}"
+def session_credential(session_key: str) -> str:
+    """A session, as a close message names it: the session key is a credential, and the channel
+    layer (Redis) only ever sees a digest."""
+    return f"session.{hashlib.sha256(session_key.encode()).hexdigest()[:32]}"
 
 
-def token_group(pk) -> str:
-    """The sockets opened with one API token (its primary key: nothing of the secret)."""
-    return f"realtime.token.{pk}"
+def token_credential(pk) -> str:
+    """An API token, as a close message names it: its primary key, nothing of the secret."""
+    return f"token.{pk}"
 
 
 def event_type(action: str, model) -> str:
@@ -245,5 +246,9 @@ def notify_delete(instance) -> None:
     send_on_commit({group: message for group in targets(instance, message)})
 
 
-def close_group(group: str, code: CloseCode = CloseCode.LOGGED_OUT) -> None:
-    send_on_commit({group: {"type": CLOSE, "code": code}})
+def close_group(group: str, code: CloseCode = CloseCode.LOGGED_OUT, credential=None) -> None:
+    """Closes the group's sockets on commit, or with `credential` only those opened with it. A
+    session's or a token's end goes to its user's group, which every socket of the user is in
+    already: a group per credential would cost each socket a membership more, in the hub and in
+    the layer, and a round trip more to join."""
+    send_on_commit({group: {"type": CLOSE, "code": code, "credential": credential}})

@@ -1,7 +1,7 @@
 """Signal receivers, connected in `RealtimeConfig.ready()` so that every process that saves a
 model notifies, whether or not it ever imported the consumer."""
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.signals import user_logged_out
 from django.contrib.sessions.models import Session
 from django.db.models.signals import post_delete, post_save
@@ -36,11 +36,23 @@ def on_user_delete(sender, instance, **kwargs) -> None:
 
 
 def on_logout(sender, request, user, **kwargs) -> None:
-    notifications.close_group(notifications.session_group(request.session.session_key))
+    if user is not None:
+        close_session(user.pk, request.session.session_key)
 
 
 def on_session_delete(sender, instance, **kwargs) -> None:
-    notifications.close_group(notifications.session_group(instance.session_key))
+    """A deleted session's sockets, found in the group of the user its data names (none, if it
+    names nobody or cannot be decoded: then it authenticated no socket)."""
+    pk = instance.get_decoded().get(SESSION_KEY)
+    if pk is not None:
+        close_session(get_user_model()._meta.pk.to_python(pk), instance.session_key)
+
+
+def close_session(user_pk, session_key: str) -> None:
+    notifications.close_group(
+        notifications.user_group(user_pk),
+        credential=notifications.session_credential(session_key),
+    )
 
 
 def connect() -> None:

@@ -27,8 +27,9 @@ from realtime.sessions import authenticates
 
 
 class SessionAuthMiddleware:
-    """Sets the scope's `session`, its `user` (AnonymousUser if the session authenticates
-    nobody) and `session_expiry` (when the session ends, None for an anonymous socket)."""
+    """Sets the scope's `session` (not loaded), its `user` (AnonymousUser if the session
+    authenticates nobody) and `session_expiry` (when the session ends, None for an anonymous
+    socket)."""
 
     def __init__(self, app):
         self.app = app
@@ -40,6 +41,9 @@ class SessionAuthMiddleware:
         # The store refuses a malformed key: no session, nothing to read.
         if session.session_key is not None:
             user, expiry = await database_sync_to_async(authenticate)(session)
+            # The socket keeps the key, not the decoded data (half a KiB of every idle socket):
+            # what it needs later is re-read by the process's session watcher.
+            session = self.store(session.session_key)
         scope = {**scope, "session": session, "user": user, "session_expiry": expiry}
         return await self.app(scope, receive, send)
 

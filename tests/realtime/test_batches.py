@@ -258,6 +258,8 @@ async def test_anonymous_batch_is_not_authenticated(open_socket, foo):
 
 
 async def test_one_query_per_model_whatever_the_number_of_objects(open_socket, user, other_user):
+    """Each object in the representation its user may see: the user's own profile in full and
+    another's public one, serialized together with the Foos in one batch."""
     foos = await mine(user, 5)
     socket = await open_socket(user)
     items = [subscription(foo, request_id=n) for n, foo in enumerate(foos)]
@@ -268,6 +270,16 @@ async def test_one_query_per_model_whatever_the_number_of_objects(open_socket, u
         answers = [await socket.receive_json_from() for _ in items]
 
     assert [answer["type"] for answer in answers] == ["SUBSCRIBED"] * 7
+    assert [answer["payload"]["data"]["bar"] for answer in answers[:5]] == [foo.bar for foo in foos]
+    assert set(answers[5]["payload"]["data"]) == {
+        "id",
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "date_joined",
+    }
+    assert answers[6]["payload"]["data"] == {"id": hashid(other_user), "username": "bob"}
     assert len(captured) == 2
     assert {query["sql"].split(" FROM ")[1].split()[0] for query in captured} == {
         '"api_foo"',

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.test import Client
@@ -121,8 +122,26 @@ async def test_logout_closes_the_sessions_sockets_with_4401(open_socket, user, o
 
 async def test_deleted_session_closes_its_sockets(open_socket, user):
     socket = await open_socket(user)
+    other_session = await open_socket(user)
     await Session.objects.filter(session_key=socket.session_key).adelete()
     assert await close_code(socket) == 4401
+    assert await other_session.receive_nothing(timeout=0.2)
+
+
+async def test_deleting_sessions_that_name_nobody_closes_nothing(open_socket, user):
+    """Sessions that authenticate no one: an anonymous visitor's, with data of its own, and one
+    whose data does not decode (tampered with, or signed with a retired key). Their deletion
+    finds no user to tell, and fails nothing."""
+    socket = await open_socket(user)
+    visitor = SessionStore()
+    visitor["cart"] = [1, 2]
+    await sync_to_async(visitor.save)()
+    await Session.objects.acreate(
+        session_key="x" * 32, session_data="not signed", expire_date=timezone.now()
+    )
+    await Session.objects.exclude(session_key=socket.session_key).adelete()
+    assert await Session.objects.acount() == 1
+    assert await socket.receive_nothing(timeout=0.2)
 
 
 @sync_to_async

@@ -65,23 +65,24 @@ async def next_closed(sockets):
     return pending[future]
 
 
-async def test_a_socket_closed_while_it_joins_its_own_groups_is_not_opened(transactional_db, user):
-    """The drain begins while a new socket waits to join its user's group (another socket holds
-    the group's lock): it is closed with 4012, never accepted, and left in no group."""
+async def test_a_socket_closed_while_it_joins_its_user_group_is_not_opened(transactional_db, user):
+    """The drain begins while a new socket waits to join its user's group (the test holds the
+    group's lock): it is closed with 4012, never accepted, and left in no group."""
     hub = get_hub()
     key = await sync_to_async(session_cookie)(user)
-    own = [notifications.session_group(key), notifications.user_group(user.pk)]
+    group = notifications.user_group(user.pk)
     socket = Socket(
         application,
         "/ws/notifications/",
         headers=[(b"origin", ORIGIN.encode()), (b"cookie", f"sessionid={key}".encode())],
     )
-    async with hub._lock(max(own)):
+    async with hub._lock(group):
         connecting = asyncio.ensure_future(socket.connect())
-        await wait_until(hub._lock(min(own)).locked)
+        # Counted in, it goes straight on to wait for the lock.
+        await wait_until(lambda: open_sockets().sockets)
         drain = asyncio.ensure_future(draining.close_spread(open_sockets(), window=0))
         await asyncio.sleep(0.1)
     assert await connecting == (False, 4012)
     await drain
     assert await socket.receive_nothing()
-    assert not set(own) & set(hub.groups)
+    assert group not in hub.groups

@@ -254,3 +254,33 @@ async def test_nothing_follows_the_event_that_ends_a_subscription_in_the_same_fa
 
     assert (await socket.receive_json_from())["type"] == "DELETE_FOO"
     assert await socket.receive_nothing()
+
+
+async def test_a_group_past_its_tuple_size_hears_each_event_once(subscribed, user, foo):
+    """One more socket than a tuple holds follow the object: each hears each event once, and
+    one that unsubscribes hears no more while the others still do."""
+    sockets = [await subscribed(user, foo) for _ in range(hub.TUPLE_MEMBERS + 1)]
+    group = notifications.group_name(Foo, foo.pk)
+
+    await save(foo, bar="to all")
+    for socket in sockets:
+        assert (await socket.receive_json_from())["payload"]["bar"] == "to all"
+    leaver, *stayers = sockets
+    await leaver.send_json_to({**subscription(foo), "action": "unsubscribe", "request_id": 1})
+    assert (await leaver.receive_json_from())["type"] == "UNSUBSCRIBED"
+    await save(foo, bar="to the others")
+
+    for socket in stayers:
+        assert (await socket.receive_json_from())["payload"]["bar"] == "to the others"
+        assert await socket.receive_nothing(timeout=0.01)
+    assert await leaver.receive_nothing()
+    assert len(get_hub().groups[group]) == len(stayers)
+
+
+def test_a_small_group_is_a_tuple_and_a_join_twice_adds_once():
+    first, second = object(), object()
+    members = hub.with_member(hub.with_member((), first), second)
+    assert members == (first, second)
+    assert hub.with_member(members, first) is members
+    assert hub.without_member(members, first) == (second,)
+    assert hub.without_member((second,), second) == ()
