@@ -20,38 +20,28 @@ from urllib.parse import parse_qs
 
 from api import tokens
 from realtime import errors
-from realtime.close_codes import CloseCode
-from realtime.consumers import NotificationsConsumer
 from realtime.database import database_sync_to_async
 
 SUBPROTOCOL = "bearer"
 
 
-class TokenOrSessionAuth:
-    """Sends a socket that offers a token to `token_app`, as the token's user; any other to
-    `session_app` (the Origin check and the session cookie); a refused one to `Refusal`."""
+class TokenAuthentication:
+    """A token offered as the subprotocols `bearer` and the token. A socket that offers no
+    subprotocol is left to the next authentication class (the session cookie)."""
 
-    def __init__(self, token_app, session_app):
-        self.token_app = token_app
-        self.session_app = session_app
-        self.refusal_app = Refusal.as_asgi()
+    # Picked at the handshake, for a socket authenticated or refused here.
+    subprotocol = SUBPROTOCOL
 
-    async def __call__(self, scope, receive, send):
+    async def authenticate(self, scope) -> dict | None:
+        """The scope's `user` and `token`; None if the socket offers no subprotocol. Raises
+        AuthenticationFailed, saying why, for any other offer or a token refused."""
         try:
             token = await offered_token(scope)
         except tokens.TokenError as error:
-            scope = {**scope, "auth_error": errors.AuthenticationFailed(error.detail)}
-            return await self.refusal_app(scope, receive, send)
+            raise errors.AuthenticationFailed(error.detail) from None
         if token is None:
-            return await self.session_app(scope, receive, send)
-
-        async def send_picking_bearer(message):
-            if message["type"] == "websocket.accept":
-                message = {**message, "subprotocol": SUBPROTOCOL}
-            await send(message)
-
-        scope = {**scope, "user": token.user, "token": token}
-        return await self.token_app(scope, receive, send_picking_bearer)
+            return None
+        return {"user": token.user, "token": token}
 
 
 async def offered_token(scope):
@@ -67,16 +57,3 @@ async def offered_token(scope):
             "to use the session cookie."
         )
     return await database_sync_to_async(tokens.authenticate)(offered[1])
-
-
-class Refusal(NotificationsConsumer):
-    """Opens the socket only to say why its credentials were refused, then closes it (4401)."""
-
-    async def connect(self):
-        self.hub = None
-        # A client that offered subprotocols fails a handshake that picks none (browsers do),
-        # and would never read the reason: pick `bearer` when offered, never anything else.
-        offered = self.scope.get("subprotocols") or []
-        await self.accept(SUBPROTOCOL if SUBPROTOCOL in offered else None)
-        await self.send_error(self.scope["auth_error"], None)
-        await self.close(CloseCode.LOGGED_OUT)

@@ -2,7 +2,9 @@
 
 A socket that offers an API token (api/socket_auth.py) is authenticated by it alone. Any other
 goes through the Origin check against ALLOWED_HOSTS (a page elsewhere cannot ride the user's
-cookies) and authenticates from the session cookie (realtime/session_auth.py).
+cookies) and authenticates from the session cookie (realtime/session_auth.py). Both are the
+consumer's authentication classes, not middleware: every ASGI layer would hold a coroutine frame
+and a copy of the scope for as long as its socket is open.
 """
 
 import os
@@ -18,20 +20,14 @@ from backend.handlers import ASGIHandler  # noqa: E402  (needs the apps loaded)
 django_asgi_app = ASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from api.socket_auth import TokenOrSessionAuth  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
-from realtime.session_auth import SessionAuthMiddleware  # noqa: E402
 
-websocket = URLRouter(websocket_urlpatterns)
+# No middleware on the socket: its consumer authenticates it (REALTIME["AUTHENTICATION_CLASSES"]).
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": TokenOrSessionAuth(
-            token_app=websocket,
-            session_app=AllowedHostsOriginValidator(SessionAuthMiddleware(websocket)),
-        ),
+        "websocket": URLRouter(websocket_urlpatterns),
     }
 )
 

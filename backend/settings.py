@@ -199,7 +199,14 @@ METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 # Each REALTIME_<NAME> variable sets REALTIME["<NAME>"] (the operator's ones: socket limits and
 # the drain); the defaults, and the realtime layer's other options, are in realtime/conf.py.
-REALTIME = env_options("REALTIME", MAX_SOCKETS_PER_USER=int, MAX_SOCKETS=int, DRAIN_SECONDS=float)
+REALTIME = {
+    # A socket that offers an API token is authenticated by it alone; any other by its session.
+    "AUTHENTICATION_CLASSES": [
+        "api.socket_auth.TokenAuthentication",
+        "realtime.session_auth.SessionAuthentication",
+    ],
+    **env_options("REALTIME", MAX_SOCKETS_PER_USER=int, MAX_SOCKETS=int, DRAIN_SECONDS=float),
+}
 
 AUTH_USER_MODEL = "api.User"
 AUTH_PASSWORD_VALIDATORS = [

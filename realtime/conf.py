@@ -3,6 +3,10 @@
 from django.conf import settings
 
 DEFAULTS = {
+    # Who opens a socket, asked in order like a DRF view's authentication classes: the first
+    # whose `authenticate(scope)` returns what to add to the scope, or refuses the socket,
+    # decides. None of them deciding leaves the socket anonymous.
+    "AUTHENTICATION_CLASSES": ["realtime.session_auth.SessionAuthentication"],
     # Subscriptions one socket may hold at once.
     "MAX_SUBSCRIPTIONS": 200,
     # A client message larger than this closes the socket with 4009 (see
@@ -20,7 +24,7 @@ DEFAULTS = {
     # devices of one person stay well under it; a script that opens sockets in a loop does not.
     "MAX_SOCKETS_PER_USER": 50,
     # Sockets one process holds open, anonymous ones included; the next is closed with 4013.
-    # About 420 MiB at 42 KiB per socket (README: Benchmarks), and an event to all of them on
+    # About 320 MiB at 32 KiB per socket (README: Benchmarks), and an event to all of them on
     # one object takes about 0.75 s to write: past that a client is better served elsewhere.
     "MAX_SOCKETS": 10_000,
     # Seconds over which a process that received SIGTERM closes its sockets (with 4012), evenly

@@ -3,8 +3,10 @@ import json
 import time
 from datetime import datetime
 
-from channels.exceptions import StopConsumer
+from channels.exceptions import DenyConnection, StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth.models import AnonymousUser
+from django.utils.module_loading import import_string
 
 from realtime import errors, notifications
 from realtime.close_codes import CloseCode
@@ -44,6 +46,52 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
         except StopConsumer:
             pass
 
+    async def websocket_connect(self, message):
+        """Authenticates the socket, then connects it: a page of another site (DenyConnection)
+        is refused at the handshake, a refused credential gets the socket opened only to say
+        why, then closed with 4401."""
+        self.hub = None
+        try:
+            await self.authenticate()
+        except errors.AuthenticationFailed as error:
+            return await self.refuse(error)
+        except DenyConnection:
+            return await super().close()
+        await self.connect()
+
+    async def authenticate(self) -> None:
+        """Asks each of REALTIME["AUTHENTICATION_CLASSES"] in turn, as DRF asks a view's: the
+        first that answers adds its answer to the scope (this socket's own copy, its route's)
+        and has its subprotocol picked, or refuses the socket. None answering: anonymous.
+
+        Classes rather than middleware, because every ASGI layer holds a coroutine frame and a
+        copy of the scope for as long as its socket is open."""
+        for path in realtime_setting("AUTHENTICATION_CLASSES"):
+            authentication = import_string(path)()
+            self.subprotocol = authentication.subprotocol
+            found = await authentication.authenticate(self.scope)
+            if found is not None:
+                self.scope.update(found)
+                return
+        self.subprotocol = None
+        self.scope["user"] = AnonymousUser()
+
+    async def refuse(self, error: errors.AuthenticationFailed) -> None:
+        """Opens the socket only to say why its credentials were refused, then closes it with
+        4401. A client that offered subprotocols fails a handshake that picks none (browsers
+        do), and would never read the reason: the refusing class's is picked when offered,
+        never anything else."""
+        if self.subprotocol not in (self.scope.get("subprotocols") or []):
+            self.subprotocol = None
+        await self.accept()
+        await self.send_error(error, None)
+        await self.close(CloseCode.LOGGED_OUT)
+
+    async def accept(self, subprotocol=None, headers=None):
+        """Channels' own, picking the subprotocol of the class that authenticated the socket
+        (an API token's `bearer`), if any."""
+        await super().accept(subprotocol or self.subprotocol, headers)
+
     async def connect(self):
         # The groups of the objects followed: a dict for its keys alone, a third of a set's size,
         # and nothing per key (the public id a client sent is in its group's pk).
@@ -56,7 +104,6 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
         self.throttle = TokenBucket(
             realtime_setting("THROTTLE_BURST"), realtime_setting("THROTTLE_RATE")
         )
-        self.hub = None
         user = self.scope["user"]
         self.user_pk = user.pk if user.is_authenticated else None
         # Accepted, then closed: a refused handshake would reach the client as 1006, without

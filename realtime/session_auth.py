@@ -1,10 +1,13 @@
 """Who opens a socket with the session cookie: its user, read with the session in one thread hop.
 
+`SessionAuthentication` adds to a socket's scope what Channels' `AuthMiddlewareStack` adds, as
+one of the consumer's authentication classes (`realtime.consumers`).
+
 Channels' `AuthMiddlewareStack` reads the session, then the user, in one hop, and the consumer
 made another for the session's expiry. Every hop waits its turn on the one thread that runs sync
 code, behind whatever else is queued there (in a reconnect storm, the other sockets' snapshot
-reads), and a handshake not accepted within Daphne's timeout is dropped. This middleware reads
-all three in one hop, and a socket without a session key makes none.
+reads), and a handshake not accepted within Daphne's timeout is dropped. This reads all three
+in one hop, and a socket without a session key makes none.
 
 A socket is its session's user when `django.contrib.auth.get_user` would authenticate the same
 session over HTTP, by the rule the process's session watcher applies for as long as the socket
@@ -16,7 +19,10 @@ and flushes a session that no longer verifies.
 """
 
 from importlib import import_module
+from urllib.parse import urlparse
 
+from channels.exceptions import DenyConnection
+from channels.security.websocket import AllowedHostsOriginValidator
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, get_user_model, load_backend
 from django.contrib.auth.models import AnonymousUser
@@ -26,26 +32,43 @@ from realtime.database import database_sync_to_async
 from realtime.sessions import authenticates
 
 
-class SessionAuthMiddleware:
-    """Sets the scope's `session` (not loaded), its `user` (AnonymousUser if the session
-    authenticates nobody) and `session_expiry` (when the session ends, None for an anonymous
-    socket)."""
+class SessionAuthentication:
+    """The session cookie, for a socket from a page of this site: Channels' Origin check against
+    ALLOWED_HOSTS comes first, or a page elsewhere could ride the cookies that its visitor's
+    browser attaches on its own."""
 
-    def __init__(self, app):
-        self.app = app
-        self.store = import_module(settings.SESSION_ENGINE).SessionStore
+    # Picked at the handshake: none.
+    subprotocol = None
 
-    async def __call__(self, scope, receive, send):
-        session = self.store(cookies(scope).get(settings.SESSION_COOKIE_NAME))
+    async def authenticate(self, scope) -> dict:
+        """The scope's `session` (not loaded), its `user` (AnonymousUser if the session
+        authenticates nobody) and `session_expiry` (when the session ends, None for an
+        anonymous socket). Raises DenyConnection for a page elsewhere: the handshake is refused
+        (HTTP 403)."""
+        if not AllowedHostsOriginValidator(None).valid_origin(origin(scope)):
+            raise DenyConnection
+        store = import_module(settings.SESSION_ENGINE).SessionStore
+        session = store(cookies(scope).get(settings.SESSION_COOKIE_NAME))
         user, expiry = AnonymousUser(), None
         # The store refuses a malformed key: no session, nothing to read.
         if session.session_key is not None:
             user, expiry = await database_sync_to_async(authenticate)(session)
             # The socket keeps the key, not the decoded data (half a KiB of every idle socket):
             # what it needs later is re-read by the process's session watcher.
-            session = self.store(session.session_key)
-        scope = {**scope, "session": session, "user": user, "session_expiry": expiry}
-        return await self.app(scope, receive, send)
+            session = store(session.session_key)
+        return {"session": session, "user": user, "session_expiry": expiry}
+
+
+def origin(scope):
+    """The handshake's Origin, parsed as Channels' validator parses it; None if it sends none,
+    or one that does not parse."""
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            try:
+                return urlparse(value.decode("latin-1"))
+            except ValueError:
+                return None
+    return None
 
 
 def cookies(scope) -> dict[str, str]:

@@ -206,3 +206,18 @@ async def test_a_session_socket_still_needs_an_allowed_origin(transactional_db, 
     connected, _ = await socket.connect()
 
     assert not connected
+
+
+async def test_with_tokens_alone_a_socket_without_one_is_anonymous(connect, settings, user, foo):
+    """A project that authenticates sockets by token only: a socket that offers none, cookie and
+    all, is opened anonymous, and may subscribe to nothing."""
+    settings.REALTIME = {"AUTHENTICATION_CLASSES": ["api.socket_auth.TokenAuthentication"]}
+    cookie = await sync_to_async(session_cookie)(user)
+    headers = [(b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode())]
+
+    socket, subprotocol = await connect(None, headers=headers)
+    await socket.send_json_to(subscription(foo, request_id=1))
+
+    assert subprotocol is None
+    answer = await socket.receive_json_from()
+    assert answer["payload"]["code"] == "not_authenticated"

@@ -20,10 +20,18 @@ async def error_of(socket) -> dict:
     return message
 
 
-async def test_socket_from_foreign_origin_is_refused_at_handshake(transactional_db):
-    communicator = WebsocketCommunicator(
-        application, "/ws/notifications/", headers=[(b"origin", b"https://evil.example")]
-    )
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [(b"origin", b"https://evil.example")],
+        # No Origin at all (a script, which should use a token), and one that does not parse.
+        [],
+        [(b"origin", b"http://[::1")],
+    ],
+    ids=["foreign", "absent", "unparsable"],
+)
+async def test_socket_from_another_origin_is_refused_at_handshake(transactional_db, headers):
+    communicator = WebsocketCommunicator(application, "/ws/notifications/", headers=headers)
     connected, _ = await communicator.connect()
     assert not connected
 
