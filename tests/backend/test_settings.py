@@ -191,11 +191,21 @@ def test_max_request_bytes_sets_the_body_limit():
 
 
 def test_socket_limits_and_drain_window_come_from_realtime_variables():
-    assert settings_with(**REQUIRED)["REALTIME"] == {}
+    authentication = {
+        "AUTHENTICATION_CLASSES": [
+            "api.socket_auth.TokenAuthentication",
+            "realtime.session_auth.SessionAuthentication",
+        ]
+    }
+    assert settings_with(**REQUIRED)["REALTIME"] == authentication
     loaded = settings_with(
         **REQUIRED, REALTIME_MAX_SOCKETS_PER_USER="5", REALTIME_DRAIN_SECONDS="2.5"
     )
-    assert loaded["REALTIME"] == {"MAX_SOCKETS_PER_USER": 5, "DRAIN_SECONDS": 2.5}
+    assert loaded["REALTIME"] == {
+        **authentication,
+        "MAX_SOCKETS_PER_USER": 5,
+        "DRAIN_SECONDS": 2.5,
+    }
 
 
 def test_the_default_database_is_sqlite_without_a_pool():
