@@ -33,10 +33,14 @@ application = ProtocolTypeRouter(
 
 from api.jobs import embedded  # noqa: E402
 from api.jobs.conf import jobs_setting  # noqa: E402
+from backend import garbage  # noqa: E402
 from realtime import draining  # noqa: E402
 
 # SIGTERM drains this process's sockets over a window rather than closing them all at once.
 draining.start_with_server()
+
+# The garbage collector, set for a server's long-lived objects once it runs.
+garbage.start_with_server()
 
 if jobs_setting("EMBEDDED_WORKER"):
     # Without Redis, only this process's sockets can hear a job's events: run jobs here too.
