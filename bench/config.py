@@ -156,7 +156,7 @@ QUICK = {
     "connect_sockets": 100,
     "collection_sockets": 100,
     "cluster_sockets": 300,
-    "commands_ns": [3, 30, 300],
+    "commands_ns": [6, 30, 300],
     "commands_rounds": 10,
     "storm_sockets": 200,
     "storm_others": 20,

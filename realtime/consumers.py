@@ -120,7 +120,7 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
         self.credential, expiry = self.credential_and_expiry()
         self.hub = get_hub()
         # A session is re-read by the process's watcher, for an end no signal reaches; a
-        # token's revocation reaches its group, and its expiry the timer.
+        # token's revocation reaches its user's group, and its expiry the timer.
         self.sessions = None if "token" in self.scope else get_watcher()
         self.session_timer = None
         if expiry is not None:
