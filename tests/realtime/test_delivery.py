@@ -7,10 +7,12 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.contrib.auth import logout
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.db import transaction
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from api.models import Foo
@@ -118,6 +120,18 @@ async def test_logout_closes_the_sessions_sockets_with_4401(open_socket, user, o
     assert await close_code(socket) == 4401
     assert await other_session.receive_nothing(timeout=0.2)
     assert await someone_else.receive_nothing(timeout=0.2)
+
+
+async def test_logging_out_a_visitor_closes_nothing(open_socket, user):
+    """Django's logout() of a visitor who never logged in names no user (a project's own logout
+    view may take such a request; ours answers 401 first): it fails nothing and closes no
+    socket."""
+    socket = await open_socket(user)
+    request = RequestFactory().post("/logout")
+    request.session = SessionStore()
+    request.user = AnonymousUser()
+    await sync_to_async(logout)(request)
+    assert await socket.receive_nothing(timeout=0.2)
 
 
 async def test_deleted_session_closes_its_sockets(open_socket, user):
