@@ -1,4 +1,5 @@
-"""The Redis layer's receive ends when it is cancelled, whenever the cancellation arrives."""
+"""The Redis layer's reads: the hub's batched read, and reads that end when they are cancelled,
+whenever the cancellation arrives."""
 
 import asyncio
 
@@ -7,22 +8,62 @@ from channels.layers import get_channel_layer
 
 pytestmark = pytest.mark.redis
 
-# A receive that is not blocked in Redis ends at once; a blocked one as soon as its connection
-# is closed. A lost cancellation shows as a receive still running after its 5 s blocking read.
+# A read that is not blocked in Redis ends at once; a blocked one as soon as its connection is
+# closed. A lost cancellation shows as a read still running after its 5 s blocking read.
 ENDS_WITHIN = 2
 
+READS = {
+    "receive": lambda layer, channel: layer.receive(channel),
+    "receive_many": lambda layer, channel: layer.receive_many(channel, 10),
+}
 
-async def test_a_receive_cancelled_at_any_turn_of_the_loop_ends():
-    """What was tried: a receive on an empty channel, cancelled after 0, 1, 2... turns of the
-    event loop, through its first commands (a script, then BZPOPMIN) to its blocking read.
-    With redis-py's own connection on Python 3.11, a cancellation that arrived as a command's
-    write completed was lost, and the receive blocked in one 5 s read after another."""
+
+@pytest.mark.parametrize("read", READS)
+async def test_a_read_cancelled_at_any_turn_of_the_loop_ends(read):
+    """What was tried: a read of an empty channel, cancelled after 0, 1, 2... turns of the
+    event loop, through its first commands to its blocking read. With redis-py's own connection
+    on Python 3.11, a cancellation that arrived as a command's write completed was lost, and the
+    read blocked in one 5 s read after another."""
     layer = get_channel_layer()
     channel = await layer.new_channel()
     for turns in range(40):
-        receiving = asyncio.ensure_future(layer.receive(channel))
+        reading = asyncio.ensure_future(READS[read](layer, channel))
         for _ in range(turns):
             await asyncio.sleep(0)
-        receiving.cancel()
-        await asyncio.wait([receiving], timeout=ENDS_WITHIN)
-        assert receiving.cancelled(), f"not cancelled after {turns} turns: {receiving!r}"
+        reading.cancel()
+        await asyncio.wait([reading], timeout=ENDS_WITHIN)
+        assert reading.cancelled(), f"not cancelled after {turns} turns: {reading!r}"
+
+
+async def test_receive_many_reads_what_waits_at_once_oldest_first():
+    """What was tried: five messages waiting for a hub's channel and, behind them, one for
+    another channel of the same process (both in one Redis key) and one to a group of both
+    (one message in Redis, naming both), read four at a time."""
+    layer = get_channel_layer()
+    hub, other = await layer.new_channel(), await layer.new_channel()
+    for number in range(5):
+        await layer.send(hub, {"type": "event", "number": number})
+    await layer.send(other, {"type": "other"})
+    await layer.group_add("both", hub)
+    await layer.group_add("both", other)
+    await layer.group_send("both", {"type": "both"})
+
+    assert [message["number"] for message in await layer.receive_many(hub, 4)] == [0, 1, 2, 3]
+    assert await layer.receive_many(hub, 4) == [{"type": "event", "number": 4}, {"type": "both"}]
+    # The other channel's messages, read with the hub's, wait for its own reader.
+    assert await layer.receive(other) == {"type": "other"}
+    assert await layer.receive(other) == {"type": "both"}
+
+
+async def test_receive_many_waits_for_the_first_message():
+    """What was tried: a read of an empty channel whose blocking reads (made short here) time
+    out before a message comes."""
+    layer = get_channel_layer()
+    layer.brpop_timeout = 0.1
+    channel = await layer.new_channel()
+    reading = asyncio.ensure_future(layer.receive_many(channel, 10))
+
+    done, _ = await asyncio.wait([reading], timeout=5 * layer.brpop_timeout)
+    assert not done
+    await layer.send(channel, {"type": "event"})
+    assert await reading == [{"type": "event"}]
