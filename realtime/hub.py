@@ -73,8 +73,8 @@ class Hub:
         self._receiver = asyncio.ensure_future(self._receive())
 
     async def _open(self) -> str:
-        # The default prefix: channels_redis reads all of a process's channels through one
-        # shared key, so a channel with a prefix of its own would starve behind the others.
+        # The default prefix, whose Redis key the process's other Channels consumers with a
+        # layer would share: `receive_many` hands messages over with their readers both ways.
         channel = await self.layer.new_channel()
         # Marked before the first join, so that every membership is one the mark outlives.
         await self.layer.memberships_kept(channel)

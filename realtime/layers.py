@@ -171,8 +171,14 @@ class RedisChannelLayer(core.RedisChannelLayer):
         in flight loses what it read, which only a hub that is ending can do, and its sockets
         end with it.
 
-        The messages to the process's other channels (they share one Redis key) are handed to
-        channels-redis' buffers, where their own `receive` finds them."""
+        The process's channels of one prefix share a Redis key. The messages this read finds for
+        the others are handed to channels-redis' buffers, where their own `receive` finds them;
+        those that channels-redis' `receive` of another channel found for this one wait in this
+        channel's buffer, and are read first (the readiness check reads a prefix of its own, so
+        that in this project the hub is its key's only reader)."""
+        buffered = self.receive_buffer.pop(channel, None)
+        if buffered is not None and not buffered.empty():
+            return [buffered.get_nowait() for _ in range(buffered.qsize())]
         name = self.non_local_name(channel)
         key = self.prefix + name
         connection = self.connection(self.consistent_hash(name))

@@ -6,6 +6,8 @@ import asyncio
 import pytest
 from channels.layers import get_channel_layer
 
+from api.views.health import channel_layer_ok
+
 pytestmark = pytest.mark.redis
 
 # A read that is not blocked in Redis ends at once; a blocked one as soon as its connection is
@@ -67,3 +69,29 @@ async def test_receive_many_waits_for_the_first_message():
     assert not done
     await layer.send(channel, {"type": "event"})
     assert await reading == [{"type": "event"}]
+
+
+async def test_receive_many_reads_what_another_reader_of_its_key_took_for_it():
+    """What was tried: channels-redis' own `receive` of another channel of the process, which
+    reads the shared key in order and so takes the hub's waiting message first (it keeps it in
+    a buffer): the hub's next read returns it."""
+    layer = get_channel_layer()
+    hub, other = await layer.new_channel(), await layer.new_channel()
+    await layer.send(hub, {"type": "event"})
+    await layer.send(other, {"type": "other"})
+
+    assert await layer.receive(other) == {"type": "other"}
+    assert await layer.receive_many(hub, 10) == [{"type": "event"}]
+
+
+async def test_the_readiness_round_trip_leaves_the_hubs_messages_in_redis():
+    """What was tried: the readiness check's layer round trip while an event waits for the hub
+    (HAProxy asks every 2 s). Its read used the hub's key, took the event into a buffer the hub
+    did not read, and the event was lost (the cluster smoke test stalled on it)."""
+    layer = get_channel_layer()
+    hub = await layer.new_channel()
+    await layer.send(hub, {"type": "event"})
+
+    assert await channel_layer_ok()
+    assert not layer.receive_buffer
+    assert await layer.receive_many(hub, 10) == [{"type": "event"}]
