@@ -48,7 +48,7 @@ def database_ok() -> bool:
 async def _layer_round_trip() -> None:
     layer = get_channel_layer()
     # A prefix of its own: channels-redis reads a process's channels of one prefix through one
-    # key, and this read would take the hub's events from it (realtime.layers.receive_many).
+    # key, and this read would take the hub's events from it (RedisChannelLayer.receive_many).
     channel = await layer.new_channel(prefix="health")
     await layer.send(channel, {"type": "health.ping"})
     await layer.receive(channel)
