@@ -15,6 +15,7 @@ FLOORS = ("floor-websockets", "floor-channels", "floor-fanout")
 SCENARIOS = (
     "latency",
     "fanout_foo",
+    "fanout_paired",
     "fanout_user",
     "many",
     "memory",

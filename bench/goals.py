@@ -2,14 +2,14 @@
 
 A goal appears once its scenario ran on one of our backends. Each has a direction: most are
 upper bounds ("at most"), a throughput is a lower bound ("at least"). Target 2 divides ours by
-the Daphne local fan-out floor of the same run (bench/floors/fanout_floor.py); without that
-floor its figures are missing ("-"). Target 3 divides ours at the largest N by ours at N=1.
+the Daphne local fan-out floor (bench/floors/fanout_floor.py), the two measured in alternating
+blocks (bench/paired.py). Target 3 divides ours at the largest N by ours at N=1.
 """
 
 import operator
 from dataclasses import asdict, dataclass
 
-from bench.tables import FANOUT, dig, number, table
+from bench.tables import dig, number, table
 
 DIRECTIONS = {"at most": operator.le, "at least": operator.ge}
 
@@ -35,7 +35,7 @@ def quotient(ours: float | None, other: float | None) -> float | None:
     return None if ours is None or not other else round(ours / other, 3)
 
 
-def request_path(backend: str, found: dict, floor: dict) -> list[Goal]:
+def request_path(backend: str, found: dict) -> list[Goal]:
     daphne, alone = found["daphne_ms"].get("p50"), found["in_process_ms"].get("p50")
     return [
         Goal(
@@ -49,26 +49,26 @@ def request_path(backend: str, found: dict, floor: dict) -> list[Goal]:
     ]
 
 
-def at_the_floor(backend: str, series: dict, floor: dict) -> list[Goal]:
-    """Our Foo fan-out ÷ the Daphne local fan-out floor's, at the largest N both ran (the issue's
-    N=1000 in a full run); deliveries/s at the issue's depth (`goal_inflight`)."""
-    n = str(max(map(int, series.keys() & floor.keys() or series)))
-    ours, theirs = series[n], floor.get(n, {})
-    rounds = [dig(found, "round_from_send_ms", "p50") for found in (ours, theirs)]
-    rates = [dig(found, "goal_throughput", "deliveries_per_s") for found in (ours, theirs)]
-    depth = number(dig(ours, "goal_throughput", "inflight"), 0)
+def at_the_floor(backend: str, found: dict) -> list[Goal]:
+    """Our Foo fan-out ÷ the Daphne local fan-out floor's, the two measured in alternating blocks
+    (bench/paired.py) at the largest N (the issue's N=1000 in a full run); deliveries/s at the
+    issue's depth (`goal_inflight`)."""
+    n, sides = found["sockets"], (found["ours"], found["floor"])
+    rounds = [dig(side, "round_from_send_ms", "p50") for side in sides]
+    rates = [dig(side, "throughput", "deliveries_per_s") for side in sides]
+    depth = number(dig(found, "ours", "throughput", "inflight"), 0)
     return [
         Goal(
-            f"2. Foo fan-out N={n}: round p50 from send, ours ÷ Daphne fan-out floor "
-            f"({number(rounds[0])} ms ÷ {number(rounds[1])} ms)",
+            f"2. Foo fan-out N={n}, alternating with the Daphne fan-out floor: round p50 from "
+            f"send, ours ÷ floor ({number(rounds[0])} ms ÷ {number(rounds[1])} ms)",
             backend,
             quotient(*rounds),
             1.3,
             "x",
         ),
         Goal(
-            f"2. Foo fan-out N={n}, {depth} PATCHes in flight: deliveries/s, ours ÷ Daphne "
-            f"fan-out floor ({number(rates[0], 0)} ÷ {number(rates[1], 0)})",
+            f"2. Foo fan-out N={n}, {depth} PATCHes in flight, alternating: deliveries/s, ours ÷ "
+            f"Daphne fan-out floor ({number(rates[0], 0)} ÷ {number(rates[1], 0)})",
             backend,
             quotient(*rates),
             0.5,
@@ -78,7 +78,7 @@ def at_the_floor(backend: str, series: dict, floor: dict) -> list[Goal]:
     ]
 
 
-def not_hostage(backend: str, series: dict, floor: dict) -> list[Goal]:
+def not_hostage(backend: str, series: dict) -> list[Goal]:
     """The writer's PATCH round trip (the rounds) and the requests unrelated to the fan-out
     served meanwhile (the rounds again, with them), at the largest N ÷ at N=1."""
     n = str(max(map(int, series)))
@@ -111,7 +111,7 @@ def not_hostage(backend: str, series: dict, floor: dict) -> list[Goal]:
     ]
 
 
-def connect(backend: str, found: dict, floor: dict) -> list[Goal]:
+def connect(backend: str, found: dict) -> list[Goal]:
     return [
         Goal(
             "4. connect + authenticate + first subscribe: server CPU per socket",
@@ -123,7 +123,7 @@ def connect(backend: str, found: dict, floor: dict) -> list[Goal]:
     ]
 
 
-def storm(backend: str, found: dict, floor: dict) -> list[Goal]:
+def storm(backend: str, found: dict) -> list[Goal]:
     size = (
         f"{found['sockets']:,} sockets x {found['subscriptions_per_socket']} subscriptions, "
         f"{found['concurrency']} at a time"
@@ -141,7 +141,7 @@ def storm(backend: str, found: dict, floor: dict) -> list[Goal]:
     ]
 
 
-def memory(backend: str, found: dict, floor: dict) -> list[Goal]:
+def memory(backend: str, found: dict) -> list[Goal]:
     return [
         Goal(
             f"5. RSS per idle socket with {found['subscriptions_per_socket']} subscriptions "
@@ -155,10 +155,10 @@ def memory(backend: str, found: dict, floor: dict) -> list[Goal]:
 
 
 # Where each goal's figures are in a target's results, in the issue's order: each source is
-# given our result of a scenario and the Daphne fan-out floor's of the same ({} without it).
+# given our result of a scenario.
 SOURCES = [
     ("request_path", request_path),
-    ("fanout_foo", at_the_floor),
+    ("fanout_paired", at_the_floor),
     ("fanout_foo", not_hostage),
     ("connect", connect),
     ("storm", storm),
@@ -167,7 +167,6 @@ SOURCES = [
 
 
 def collect(results: dict) -> list[Goal]:
-    floor = results["targets"].get(FANOUT, {})
     found = []
     for name, target in results["targets"].items():
         if target["kind"] != "ours":
@@ -175,7 +174,7 @@ def collect(results: dict) -> list[Goal]:
         backend = name.split("/", 1)[1]
         for scenario, goals in SOURCES:
             if target.get(scenario):
-                found += goals(backend, target[scenario], floor.get(scenario) or {})
+                found += goals(backend, target[scenario])
     return found
 
 

@@ -21,6 +21,7 @@ from bench import config, connects, goals, report, request_path, scenarios, serv
 from bench.clients import Client
 from bench.cluster import Cluster, ClusterContext, cluster
 from bench.collection import collection
+from bench.paired import headline, paired
 
 STARTED = time.monotonic()
 
@@ -129,15 +130,20 @@ class Runner:
                 for s in ("latency", "fanout_foo", "fanout_user", "many")
                 if s in options.scenarios
             ]
-            # Collections are ours alone.
-            if "collection" in options.scenarios and target.kind == "ours":
-                live.append("collection")
+            # Ours alone: collections, and the fan-out paired with the floor's.
+            live += [
+                name
+                for name in ("fanout_paired", "collection")
+                if name in options.scenarios and target.kind == "ours"
+            ]
             shared, fresh = self.module_scenarios(target)
             if live or shared:
                 log(f"[{target.name}] starting")
                 with target:
                     context = scenarios.Context(options, target, client, world)
                     self.live_scenarios(target, context, live, result)
+                    if "fanout_paired" in live:
+                        self.paired(context, result)
                     self.run_modules(context, shared, result)
                     if "collection" in live:
                         self.collection(target, context, result)
@@ -224,6 +230,24 @@ class Runner:
                     f"  many: {many['achieved_rate']} updates/s, p99 {p99} ms, "
                     f"server {many['server_cpu_pct']}% CPU"
                 )
+
+    def paired(self, context, result: dict) -> None:
+        """Target 2's figures: the Daphne fan-out floor started beside our server, and both
+        measured in alternating blocks (bench/paired.py)."""
+
+        def run():
+            floor = servers.floor_fanout(self.options, self.log_dir)
+            slug = context.target.name.replace("/", "-")
+            with Client(self.log_dir / f"client-paired-{slug}.log") as client, floor:
+                floor_context = scenarios.Context(self.options, floor, client, context.world)
+                return paired(context, floor_context)
+
+        found = self.attempt(f"{context.target.name} fanout_paired", run)
+        if found is None:
+            self.reset(context)
+        else:
+            result["fanout_paired"] = found
+            log(f"  fanout_paired: {headline(found)}")
 
     def collection(self, target, context, result: dict) -> None:
         n = self.options.collection_sockets
