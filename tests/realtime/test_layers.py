@@ -2,6 +2,7 @@
 whenever the cancellation arrives."""
 
 import asyncio
+import uuid
 
 import pytest
 from channels.layers import get_channel_layer
@@ -35,6 +36,22 @@ async def test_a_read_cancelled_at_any_turn_of_the_loop_ends(read):
         reading.cancel()
         await asyncio.wait([reading], timeout=ENDS_WITHIN)
         assert reading.cancelled(), f"not cancelled after {turns} turns: {reading!r}"
+
+
+async def test_a_join_adds_the_channel_and_sets_the_groups_expiry():
+    """What was tried: a channel joining a group, as the layer's one pipelined round trip does
+    it: the group holds the channel, expires `group_expiry` after the join, and its messages
+    reach the channel."""
+    layer = get_channel_layer()
+    channel, group = await layer.new_channel(), f"joined-{uuid.uuid4().hex}"
+    await layer.group_add(group, channel)
+
+    key = layer._group_key(group)
+    shard = layer.connection(layer.consistent_hash(group))
+    assert await shard.zrange(key, 0, -1) == [channel.encode()]
+    assert layer.group_expiry - 5 <= await shard.ttl(key) <= layer.group_expiry
+    await layer.group_send(group, {"type": "event"})
+    assert await layer.receive_many(channel, 10) == [{"type": "event"}]
 
 
 async def test_receive_many_reads_what_waits_at_once_oldest_first():
