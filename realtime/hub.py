@@ -16,6 +16,7 @@ from channels.layers import get_channel_layer
 
 from realtime import metrics, notifications
 from realtime.close_codes import CloseCode
+from realtime.layers import EXPIRED
 from realtime.loops import PerLoop
 
 logger = logging.getLogger(__name__)
@@ -58,8 +59,9 @@ class Hub:
     Whatever the layer loses is answered, never left to a deaf socket: a hub whose receive loop
     ends closes its sockets with 4011 and is handed to no new socket; a layer that lost the
     hub's memberships (Redis restarted empty) or was unreachable, or that dropped a message to
-    this process for capacity, gets the hub's groups joined again and the sockets that may have
-    missed an event closed with 4205, so that their clients reconnect and resync."""
+    this process for capacity or deleted one that expired unread, gets the hub's groups joined
+    again and the sockets that may have missed an event closed with 4205, so that their clients
+    reconnect and resync."""
 
     def __init__(self):
         self.loop = asyncio.get_running_loop()
@@ -120,9 +122,9 @@ class Hub:
 
     async def _watch(self, channel: str) -> None:
         """Every WATCH_INTERVAL, asks the layer whether it lost the hub's memberships or dropped
-        messages to it, and joins the hub's groups again every half `group_expiry` (a day by
-        default), before the layer expires them, which it would do even while sockets still
-        follow them: the first socket's join is the hub's only one.
+        or expired messages to it, and joins the hub's groups again every half `group_expiry` (a
+        day by default), before the layer expires them, which it would do even while sockets
+        still follow them: the first socket's join is the hub's only one.
 
         A group left during a re-join may be joined again; the hub then drops its events,
         having no socket in it, until the membership expires."""
@@ -145,7 +147,10 @@ class Hub:
                 self.reachable = False
             else:
                 self.reachable = True
-                await self._resync(self._sockets(missed), "dropped")
+                # An expired message was sent to a group of the hub's, not known which.
+                await self._resync(
+                    self._sockets(self.groups if EXPIRED in missed else missed), "dropped"
+                )
 
     async def _receive(self) -> None:
         """Ends only when it fails: the hub's sockets are then closed, never left deaf."""

@@ -10,6 +10,11 @@ The Redis layer also keeps a sentinel key per hub on every shard (`memberships_k
 that restarted empty, failed over to an empty replica or was flushed has lost the hub's group
 memberships with it, and the hub learns it within a second, whether or not redis-py's
 reconnection hid the restart from its blocking read.
+
+A message that waited unread past the layer's `expiry` (60 s) is deleted by the next send, which
+both layers do without a word; a hub that far behind has sockets that missed it. The in-memory
+layer then also takes the channel out of every group, which `memberships_kept` reports; the
+Redis layer records `EXPIRED` among the missed groups, its group unknown.
 """
 
 import asyncio
@@ -31,6 +36,11 @@ logger = logging.getLogger(__name__)
 SENTINEL_TTL = 60
 
 
+# Among the groups `missed_groups` reports: a message to the channel expired unread, whichever
+# group it was sent to (no group name has an asterisk).
+EXPIRED = "*"
+
+
 def dropped(group: str, channels: int) -> None:
     metrics.MESSAGES_DROPPED.inc(channels)
     logger.warning(
@@ -47,6 +57,8 @@ class InMemoryChannelLayer(layers.InMemoryChannelLayer):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.missed: dict[str, set[str]] = collections.defaultdict(set)
+        # Channels taken out of their groups since their hub last asked.
+        self.lost: set[str] = set()
 
     async def group_send(self, group, message):
         """Channels' own, but for a full channel."""
@@ -65,9 +77,29 @@ class InMemoryChannelLayer(layers.InMemoryChannelLayer):
         batch would save."""
         return [await self.receive(channel)]
 
+    def _clean_expired(self):
+        """Channels' own, run before each of the layer's operations, but that a channel whose
+        message expired unread, which Channels takes out of every group, is recorded for
+        `memberships_kept`, and keeps its queue: Channels drops a queue that this leaves empty,
+        and a reader waiting on it (a hub) would wait for ever on a queue no send reaches."""
+        now = time.time()
+        for channel, queue in self.channels.items():
+            while not queue.empty() and queue._queue[0][0] < now:
+                queue.get_nowait()
+                self._remove_from_groups(channel)
+                self.lost.add(channel)
+        timeout = int(now) - self.group_expiry
+        for channels in self.groups.values():
+            for name, joined in list(channels.items()):
+                if joined and joined < timeout:
+                    channels.pop(name, None)
+
     async def memberships_kept(self, channel: str) -> bool:
-        """Always: this layer lives and dies with its process."""
-        return True
+        """Whether `channel` kept its memberships since the last call: this layer lives and dies
+        with its process, but takes a channel whose message expired unread out of its groups."""
+        kept = channel not in self.lost
+        self.lost.discard(channel)
+        return kept
 
     async def missed_groups(self, channel: str) -> set[str]:
         """The groups whose messages to `channel` were dropped since the last call."""
@@ -106,7 +138,8 @@ class RedisChannelLayer(core.RedisChannelLayer):
 
     `group_send` is channels-redis 4.3.0's (pinned), but that its script also adds the group to
     a full channel's "missed" set (channels-redis returns only how many channels were full, and
-    only Redis knows which), and that it takes two round trips where channels-redis takes four:
+    only Redis knows which), and `EXPIRED` when it deletes a message that expired unread, and
+    that it takes two round trips where channels-redis takes four:
     the group's cleanup and read go in one pipeline, the channels' cleanup in the script. The
     writer's thread waits for them, on a loop that is busy writing the fan-out meanwhile."""
 
@@ -117,7 +150,10 @@ class RedisChannelLayer(core.RedisChannelLayer):
         local expiry = ARGV[#ARGV - 1]
         local expired = ARGV[#ARGV]
         for i=1,#KEYS do
-            redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, expired)
+            if redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, expired) > 0 then
+                redis.call('SADD', KEYS[i] .. '$missed', '*')
+                redis.call('EXPIRE', KEYS[i] .. '$missed', expiry)
+            end
             if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[i + #KEYS]) then
                 redis.call('ZADD', KEYS[i], current_time, ARGV[i])
                 redis.call('EXPIRE', KEYS[i], expiry)

@@ -11,6 +11,7 @@ from django.test import Client
 from api.models import Foo
 from realtime import hub, notifications
 from realtime.hub import WATCH_INTERVAL, get_hub
+from realtime.layers import EXPIRED
 from realtime.metrics import LAYER_FAILURES, MESSAGES_DROPPED, RESYNCS_REQUESTED
 from tests.servers import RedisServer
 from tests.support import close_code, save, subscription
@@ -113,6 +114,63 @@ async def test_sockets_that_missed_a_dropped_message_are_told_to_resync(
     assert resyncs("dropped") == resynced + 1
     # Its group lost nothing: it stays open.
     assert await bystander.receive_nothing(timeout=0.2)
+
+
+@pytest.fixture
+def instant_expiry(settings):
+    """An in-memory layer whose messages expire as they are sent: one the hub has not read by
+    the next send is deleted (the in-memory layer sends without yielding to the hub)."""
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "realtime.layers.InMemoryChannelLayer", "CONFIG": {"expiry": 0}}
+    }
+
+
+async def test_a_message_that_expired_unread_resyncs_every_socket_of_the_hub(
+    instant_expiry, subscribed, user, other_user, foo, foreign_foo
+):
+    """What was tried: two events sent before the hub reads the first, expired by then, as it
+    would be for a hub a minute behind. Channels' in-memory layer deletes it and takes the
+    hub's channel out of every group: every socket of the hub resyncs, and the hub, joined
+    again, hears the next change."""
+    socket, bystander = await subscribed(user, foo), await subscribed(other_user, foreign_foo)
+    resynced = resyncs("layer_lost")
+    group = notifications.group_name(Foo, foo.pk)
+
+    for bar in ("expired", "unheard"):
+        foo.bar = bar
+        message = notifications.update_message(foo, {"bar"})
+        await get_channel_layer().group_send(group, {**message, "group": group})
+
+    assert await close_code(socket) == 4205
+    assert await close_code(bystander) == 4205
+    assert resyncs("layer_lost") == resynced + 2
+    # A change sends two messages, the second of which would expire the first again.
+    get_channel_layer().expiry = 60
+    again = await subscribed(user, foo)
+    await save(foo, bar="after the expiry")
+    assert (await again.receive_json_from())["payload"]["bar"] == "after the expiry"
+
+
+@pytest.mark.redis
+async def test_every_socket_resyncs_when_a_message_to_the_hub_expired_in_redis(
+    subscribed, user, other_user, foo, foreign_foo
+):
+    """What was tried: the mark that the Redis layer's send leaves when it deletes a message
+    that waited for the hub past the layer's expiry (tests/realtime/test_layers.py makes it),
+    set where the send sets it. Which group the message was for is not known: every socket of
+    the hub resyncs."""
+    socket, bystander = await subscribed(user, foo), await subscribed(other_user, foreign_foo)
+    resynced = resyncs("dropped")
+    layer = get_channel_layer()
+    name = layer.non_local_name(await get_hub()._channel)
+
+    await layer.connection(layer.consistent_hash(name)).sadd(
+        f"{layer.prefix}{name}$missed", EXPIRED
+    )
+
+    assert await close_code(socket) == 4205
+    assert await close_code(bystander) == 4205
+    assert resyncs("dropped") == resynced + 2
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 from channels.layers import get_channel_layer
 
 from api.views.health import channel_layer_ok
+from realtime.layers import EXPIRED
 
 pytestmark = pytest.mark.redis
 
@@ -52,6 +53,27 @@ async def test_a_join_adds_the_channel_and_sets_the_groups_expiry():
     assert layer.group_expiry - 5 <= await shard.ttl(key) <= layer.group_expiry
     await layer.group_send(group, {"type": "event"})
     assert await layer.receive_many(channel, 10) == [{"type": "event"}]
+
+
+async def test_a_message_that_expired_unread_is_missed_by_some_group():
+    """What was tried: a message to a group left unread in its channel past the layer's expiry
+    (shortened to 1 s) while the group's next messages keep coming, each within the expiry of
+    the one before (which would otherwise expire the channel's whole key): the first is
+    deleted, as channels-redis deletes it, and the channel's missed groups say so."""
+    layer = get_channel_layer()
+    layer.expiry = 1
+    channel, group = await layer.new_channel(), f"late-{uuid.uuid4().hex}"
+    await layer.group_add(group, channel)
+    await layer.group_send(group, {"type": "expires"})
+    for number in range(3):
+        await asyncio.sleep(0.7)
+        await layer.group_send(group, {"type": "later", "number": number})
+
+    assert await layer.missed_groups(channel) == {EXPIRED}
+    received = await layer.receive_many(channel, 10)
+    assert {"type": "expires"} not in received
+    assert received[-1] == {"type": "later", "number": 2}
+    assert await layer.missed_groups(channel) == set()
 
 
 async def test_receive_many_reads_what_waits_at_once_oldest_first():
