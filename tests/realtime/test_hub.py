@@ -41,6 +41,13 @@ async def wait_until(condition) -> None:
             await asyncio.sleep(0.05)
 
 
+async def heard_again(subscribed, user, foo, bar: str) -> bool:
+    """Whether a new socket of `user`, subscribed to `foo`, hears its next change."""
+    again = await subscribed(user, foo)
+    await save(foo, bar=bar)
+    return (await again.receive_json_from())["payload"]["bar"] == bar
+
+
 async def test_a_hub_whose_receive_loop_fails_closes_its_sockets_with_4011(
     subscribed, open_socket, user, foo, caplog
 ):
@@ -64,10 +71,7 @@ async def test_the_next_socket_gets_a_working_hub(subscribed, user, foo):
     await get_channel_layer().send(await get_hub()._channel, {"type": notifications.EVENT})
     assert await close_code(first) == 4011
 
-    again = await subscribed(user, foo)
-    await save(foo, bar="heard by the new hub")
-
-    assert (await again.receive_json_from())["payload"]["bar"] == "heard by the new hub"
+    assert await heard_again(subscribed, user, foo, "heard by the new hub")
 
 
 async def test_a_cancelled_receive_loop_closes_its_sockets_with_4011(subscribed, user, foo):
@@ -84,13 +88,29 @@ async def test_a_process_without_a_hub_or_with_a_working_one_is_receiving(subscr
     assert hub.receiving()
 
 
+def memory_layer(settings, **config) -> None:
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "realtime.layers.InMemoryChannelLayer", "CONFIG": config}
+    }
+
+
+async def send_changes(foo, bars: list[str]) -> str:
+    """An event of the Foo for each of `bars`, sent to its group one after the other, with no
+    turn of the loop for the hub in between (the in-memory layer's sends do not yield): the
+    group."""
+    group = notifications.group_name(Foo, foo.pk)
+    for bar in bars:
+        foo.bar = bar
+        message = notifications.update_message(foo, {"bar"})
+        await get_channel_layer().group_send(group, {**message, "group": group})
+    return group
+
+
 @pytest.fixture
 def tiny_capacity(settings):
     """An in-memory layer whose channels hold one message: a second one sent before the hub
-    reads the first is dropped (the in-memory layer sends without yielding to the hub)."""
-    settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "realtime.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1}}
-    }
+    reads the first is dropped."""
+    memory_layer(settings, capacity=1)
 
 
 async def test_sockets_that_missed_a_dropped_message_are_told_to_resync(
@@ -98,14 +118,9 @@ async def test_sockets_that_missed_a_dropped_message_are_told_to_resync(
 ):
     socket, bystander = await subscribed(user, foo), await subscribed(other_user, foreign_foo)
     dropped, resynced = sample(MESSAGES_DROPPED), resyncs("dropped")
-    group = notifications.group_name(Foo, foo.pk)
-    layer = get_channel_layer()
 
     with caplog.at_level(logging.WARNING, logger="realtime.layers"):
-        for bar in ("kept", "dropped"):
-            foo.bar = bar
-            message = notifications.update_message(foo, {"bar"})
-            await layer.group_send(group, {**message, "group": group})
+        group = await send_changes(foo, ["kept", "dropped"])
 
     assert (await socket.receive_json_from())["payload"]["bar"] == "kept"
     assert await close_code(socket) == 4205
@@ -119,10 +134,8 @@ async def test_sockets_that_missed_a_dropped_message_are_told_to_resync(
 @pytest.fixture
 def instant_expiry(settings):
     """An in-memory layer whose messages expire as they are sent: one the hub has not read by
-    the next send is deleted (the in-memory layer sends without yielding to the hub)."""
-    settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "realtime.layers.InMemoryChannelLayer", "CONFIG": {"expiry": 0}}
-    }
+    the next send is deleted."""
+    memory_layer(settings, expiry=0)
 
 
 async def test_a_message_that_expired_unread_resyncs_every_socket_of_the_hub(
@@ -134,21 +147,15 @@ async def test_a_message_that_expired_unread_resyncs_every_socket_of_the_hub(
     again, hears the next change."""
     socket, bystander = await subscribed(user, foo), await subscribed(other_user, foreign_foo)
     resynced = resyncs("layer_lost")
-    group = notifications.group_name(Foo, foo.pk)
 
-    for bar in ("expired", "unheard"):
-        foo.bar = bar
-        message = notifications.update_message(foo, {"bar"})
-        await get_channel_layer().group_send(group, {**message, "group": group})
+    await send_changes(foo, ["expired", "unheard"])
 
     assert await close_code(socket) == 4205
     assert await close_code(bystander) == 4205
     assert resyncs("layer_lost") == resynced + 2
     # A change sends two messages, the second of which would expire the first again.
     get_channel_layer().expiry = 60
-    again = await subscribed(user, foo)
-    await save(foo, bar="after the expiry")
-    assert (await again.receive_json_from())["payload"]["bar"] == "after the expiry"
+    assert await heard_again(subscribed, user, foo, "after the expiry")
 
 
 @pytest.mark.redis
@@ -206,9 +213,7 @@ async def test_sockets_are_told_to_resync_when_redis_loses_the_hubs_memberships(
 
     assert await close_code(socket) == 4205
     assert resyncs("layer_lost") == resynced + 1
-    again = await subscribed(user, foo)
-    await save(foo, bar="after the flush")
-    assert (await again.receive_json_from())["payload"]["bar"] == "after the flush"
+    assert await heard_again(subscribed, user, foo, "after the flush")
 
 
 @pytest.mark.redis
@@ -235,9 +240,7 @@ async def test_a_shard_that_restarts_empty_stops_readiness_then_resyncs_the_sock
     warnings = [record.getMessage() for record in caplog.records if record.name == "realtime.hub"]
     assert warnings.count("The channel layer is unreachable") == 1
     await wait_until(hub.receiving)
-    again = await subscribed(user, foo)
-    await save(foo, bar="after the restart")
-    assert (await again.receive_json_from())["payload"]["bar"] == "after the restart"
+    assert await heard_again(subscribed, user, foo, "after the restart")
 
 
 async def test_a_fan_out_lets_the_loop_serve_others_between_slices(
