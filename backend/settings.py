@@ -156,7 +156,9 @@ if REDIS_URL:
                         # or an idle consumer dies with "Timeout reading".
                         "socket_timeout": 30,
                         "socket_connect_timeout": 5,
-                        "max_connections": 1000,
+                        # Per process and shard; past it a command waits for a free one (up to
+                        # 20 s: realtime.layers.RedisChannelLayer.create_pool).
+                        "max_connections": 100,
                         # A pooled connection that Redis dropped (it restarted) fails its next
                         # command: that command is tried once more, on a new connection.
                         "retry_on_error": [redis.exceptions.ConnectionError],

@@ -51,6 +51,7 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
         is refused at the handshake, a refused credential gets the socket opened only to say
         why, then closed with 4401."""
         self.hub = None
+        self.accepted = False
         try:
             await self.authenticate()
         except errors.AuthenticationFailed as error:
@@ -91,6 +92,7 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
         """Channels' own, picking the subprotocol of the class that authenticated the socket
         (an API token's `bearer`), if any."""
         await super().accept(subprotocol or self.subprotocol, headers)
+        self.accepted = True
 
     async def connect(self):
         # The groups of the objects followed: a dict for its keys alone, a third of a set's size,
@@ -106,14 +108,11 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
         )
         user = self.scope["user"]
         self.user_pk = user.pk if user.is_authenticated else None
-        # Accepted, then closed: a refused handshake would reach the client as 1006, without
-        # the code that tells it why and when to come back.
         refusal = (
             CloseCode.SERVICE_RESTART if draining() else open_sockets().admit(self, self.user_pk)
         )
         if refusal is not None:
             SOCKETS_REFUSED.labels(int(refusal)).inc()
-            await self.accept()
             return await self.close(refusal)
         if not user.is_authenticated:
             return await self.accept()
@@ -159,7 +158,12 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
         open_sockets().remove(self)
 
     async def close(self, code: CloseCode, reason=None):
+        """Closes with `code`, the socket accepted first if it was not yet (refused as it
+        opened, or closed while it joined its groups): a refused handshake would reach the
+        client as 1006, without the code that tells it why and when to come back."""
         await self.detach()
+        if not self.accepted:
+            await self.accept()
         # A plain int: autobahn refuses any other type of close code, an IntEnum included.
         await super().close(int(code), reason)
 

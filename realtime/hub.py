@@ -92,15 +92,25 @@ class Hub:
         reconnect storm on Redis most of its wait. Each group's lock is held from before its
         round trip until the socket is among its members, as a single join's would be; the
         locks are taken in one order, so that two sockets joining the same groups cannot each
-        wait for the other."""
-        async with contextlib.AsyncExitStack() as locks:
-            for group in sorted(set(groups)):
-                await locks.enter_async_context(self._lock(group))
-            new = {group for group in groups if group not in self.groups}
-            channel = await self._channel
-            await asyncio.gather(*(self.layer.group_add(group, channel) for group in new))
-            for group in groups:
-                self.groups[group] = with_member(self.groups.get(group, ()), socket)
+        wait for the other.
+
+        A join the layer fails (Redis unreachable) closes the socket with 4205, in none of the
+        groups: its client comes back, and resyncs, once the layer answers again."""
+        try:
+            async with contextlib.AsyncExitStack() as locks:
+                for group in sorted(set(groups)):
+                    await locks.enter_async_context(self._lock(group))
+                new = {group for group in groups if group not in self.groups}
+                channel = await self._channel
+                await asyncio.gather(*(self.layer.group_add(group, channel) for group in new))
+                for group in groups:
+                    self.groups[group] = with_member(self.groups.get(group, ()), socket)
+        except Exception as error:
+            # Each layer raises its own errors (redis-py's are not OSErrors).
+            logger.warning(
+                "A socket could not join its groups: %s: %s", type(error).__name__, error
+            )
+            await self._resync({socket}, "layer_lost")
 
     async def leave(self, group: str, socket) -> None:
         """Takes `socket` out of `group`, if it is in: a socket closed while it waited to join
@@ -114,7 +124,18 @@ class Hub:
                 del self.groups[group]
                 # A failed hub's memberships are left to expire: its layer may be what failed.
                 if not self.failed:
-                    await self.layer.group_discard(group, await self._channel)
+                    await self._discard(group)
+
+    async def _discard(self, group: str) -> None:
+        """Leaves `group` in the layer. A membership the layer fails to end (Redis unreachable)
+        is left to expire: the hub drops its events meanwhile, having no socket in it, and the
+        socket, closing or unsubscribing, goes on regardless."""
+        try:
+            await self.layer.group_discard(group, await self._channel)
+        except Exception as error:
+            logger.warning(
+                "The hub could not leave group %s: %s: %s", group, type(error).__name__, error
+            )
 
     async def _rejoin(self, channel: str) -> None:
         for group in list(self.groups):

@@ -13,6 +13,7 @@ from realtime import hub, notifications
 from realtime.hub import WATCH_INTERVAL, get_hub
 from realtime.layers import EXPIRED
 from realtime.metrics import LAYER_FAILURES, MESSAGES_DROPPED, RESYNCS_REQUESTED
+from realtime.sockets import open_sockets
 from tests.servers import RedisServer
 from tests.support import close_code, save, subscription
 
@@ -241,6 +242,64 @@ async def test_a_shard_that_restarts_empty_stops_readiness_then_resyncs_the_sock
     assert warnings.count("The channel layer is unreachable") == 1
     await wait_until(hub.receiving)
     assert await heard_again(subscribed, user, foo, "after the restart")
+
+
+def refuse(server: RedisServer, command: str, refused: bool = True) -> None:
+    """Has `server` refuse `command` to the layer (an ACL rule), or serve it again: a command
+    that fails as it would with Redis unreachable, while the hub's own reads go on."""
+    rule = f"-{command}" if refused else f"+{command}"
+    server.client().execute_command("ACL", "SETUSER", "default", rule)
+
+
+@pytest.mark.redis
+async def test_sockets_whose_groups_the_layer_cannot_join_are_closed_with_4205(
+    own_redis, subscribed, open_socket, user, other_user, foo, caplog
+):
+    """What was tried: a socket opening, and another subscribing to a new object, while Redis
+    refuses the joins' ZADD. Each used to end its consumer with the layer's error: a socket
+    closed with 1011 or a failed handshake, counted open for good."""
+    [server] = own_redis()
+    socket = await subscribed(user, foo)
+    second = await sync_to_async(Foo.objects.create)(bar="second", owner=user)
+    resynced = resyncs("layer_lost")
+
+    with caplog.at_level(logging.WARNING, logger="realtime.hub"):
+        await asyncio.to_thread(refuse, server, "zadd")
+        opening = await open_socket(other_user)
+        await socket.send_json_to(subscription(second, request_id="sub"))
+        assert await close_code(opening) == 4205
+        assert await close_code(socket) == 4205
+
+    assert caplog.text.count("A socket could not join its groups: NoPermissionError") == 2
+    assert resyncs("layer_lost") == resynced + 2
+    # Daphne's disconnect after the close counts them out, as it does any closed socket.
+    for closed in (opening, socket):
+        await closed.disconnect()
+    assert open_sockets().sockets == {}
+    await asyncio.to_thread(refuse, server, "zadd", refused=False)
+    assert await heard_again(subscribed, user, second, "once the layer joins again")
+
+
+@pytest.mark.redis
+async def test_a_socket_whose_groups_the_layer_cannot_leave_still_closes(
+    own_redis, subscribed, user, foo, caplog
+):
+    """What was tried: a socket closing while Redis refuses the leave's ZREM. Its disconnect
+    used to fail on the layer's error, the socket still counted open (toward its user's limit)
+    and a member of its groups in the hub."""
+    [server] = own_redis()
+    socket = await subscribed(user, foo)
+    group = notifications.group_name(Foo, foo.pk)
+
+    with caplog.at_level(logging.WARNING, logger="realtime.hub"):
+        await asyncio.to_thread(refuse, server, "zrem")
+        await socket.disconnect()
+
+    assert f"The hub could not leave group {group}" in caplog.text
+    assert open_sockets().sockets == {}
+    assert get_hub().groups == {}
+    await asyncio.to_thread(refuse, server, "zrem", refused=False)
+    assert await heard_again(subscribed, user, foo, "after a leave the layer refused")
 
 
 async def test_a_fan_out_lets_the_loop_serve_others_between_slices(

@@ -8,7 +8,7 @@ import pytest
 from channels.layers import get_channel_layer
 
 from api.views.health import channel_layer_ok
-from realtime.layers import EXPIRED
+from realtime.layers import EXPIRED, RedisChannelLayer
 
 pytestmark = pytest.mark.redis
 
@@ -53,6 +53,26 @@ async def test_a_join_adds_the_channel_and_sets_the_groups_expiry():
     assert layer.group_expiry - 5 <= await shard.ttl(key) <= layer.group_expiry
     await layer.group_send(group, {"type": "event"})
     assert await layer.receive_many(channel, 10) == [{"type": "event"}]
+
+
+async def test_commands_past_the_pools_connections_wait_for_one(settings):
+    """What was tried: 50 joins, then 50 leaves, at once on a layer of 2 connections, as a
+    thousand sockets closing together leave their groups. channels-redis' pool raised "Too many
+    connections" for each command past the second."""
+    [host] = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]
+    layer = RedisChannelLayer(hosts=[{**host, "max_connections": 2}])
+    channel, groups = await layer.new_channel(), [f"g{n}-{uuid.uuid4().hex}" for n in range(50)]
+
+    await asyncio.gather(*(layer.group_add(group, channel) for group in groups))
+    assert [await members(layer, group) for group in groups] == [[channel.encode()]] * 50
+    await asyncio.gather(*(layer.group_discard(group, channel) for group in groups))
+    assert [await members(layer, group) for group in groups] == [[]] * 50
+
+
+async def members(layer, group: str) -> list[bytes]:
+    return await layer.connection(layer.consistent_hash(group)).zrange(
+        layer._group_key(group), 0, -1
+    )
 
 
 async def test_a_message_that_expired_unread_is_missed_by_some_group():
