@@ -281,6 +281,11 @@ def anomalies(results: dict) -> list[str]:
             f"cluster, storm: only {storm['resync']['resynced']} of {storm['resync']['lost']} lost "
             f"sockets resynced: {storm['resync']['failures']}"
         )
+    for name, errors in (results.get("server_errors") or {}).items():
+        notes.append(
+            f"{name}: {errors['count']} ERROR line(s) logged, such as: "
+            + "; ".join(errors["first"])
+        )
     counted = {**results["targets"], "cluster": results.get("cluster") or {}}
     for name, target in counted.items():
         counters = target.get("client_counters", {})

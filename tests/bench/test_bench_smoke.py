@@ -78,6 +78,10 @@ def test_no_scenario_fails(results):
     assert results["results"]["errors"] == []
 
 
+def test_no_server_logs_an_error(results):
+    assert results["results"]["server_errors"] == {}
+
+
 def test_every_target_ran(results):
     assert set(results["results"]["targets"]) == {
         "ours/sqlite-memory",
@@ -341,6 +345,7 @@ def drop_database(url: str) -> None:
 
 def test_cluster_runs_without_failure(cluster_results):
     assert cluster_results["results"]["errors"] == []
+    assert cluster_results["results"]["server_errors"] == {}
     counters = cluster_results["results"]["cluster"]["client_counters"]
     assert (counters["errors"], counters["over_delivered"], counters["unexpected"]) == (0, 0, 0)
 
