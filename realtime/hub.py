@@ -87,9 +87,10 @@ class Hub:
         return self._locks.setdefault(group, asyncio.Lock())
 
     async def join(self, groups: list[str], socket) -> None:
-        """Joins `groups` with their layer round trips made at once: a socket that connects or
-        subscribes to a batch would otherwise wait for one round trip after the other, in a
-        reconnect storm on Redis most of its wait. Each group's lock is held from before its
+        """Joins those of `groups` the hub is not in yet in one layer round trip per shard
+        (`group_add_many`): a socket that connects or subscribes to a batch would otherwise wait
+        for one round trip after the other, in a reconnect storm on Redis most of its wait, and
+        hold a connection of the layer's pool for each. Each group's lock is held from before its
         round trip until the socket is among its members, as a single join's would be; the
         locks are taken in one order, so that two sockets joining the same groups cannot each
         wait for the other.
@@ -100,9 +101,8 @@ class Hub:
             async with contextlib.AsyncExitStack() as locks:
                 for group in sorted(set(groups)):
                     await locks.enter_async_context(self._lock(group))
-                new = {group for group in groups if group not in self.groups}
-                channel = await self._channel
-                await asyncio.gather(*(self.layer.group_add(group, channel) for group in new))
+                new = [group for group in sorted(set(groups)) if group not in self.groups]
+                await self.layer.group_add_many(new, await self._channel)
                 for group in groups:
                     self.groups[group] = with_member(self.groups.get(group, ()), socket)
         except Exception as error:
@@ -138,8 +138,7 @@ class Hub:
             )
 
     async def _rejoin(self, channel: str) -> None:
-        for group in list(self.groups):
-            await self.layer.group_add(group, channel)
+        await self.layer.group_add_many(list(self.groups), channel)
 
     async def _watch(self, channel: str) -> None:
         """Every WATCH_INTERVAL, asks the layer whether it lost the hub's memberships or dropped

@@ -9,6 +9,7 @@ from channels.layers import get_channel_layer
 
 from api.views.health import channel_layer_ok
 from realtime.layers import EXPIRED, RedisChannelLayer
+from tests.servers import RedisServer
 
 pytestmark = pytest.mark.redis
 
@@ -39,20 +40,33 @@ async def test_a_read_cancelled_at_any_turn_of_the_loop_ends(read):
         assert reading.cancelled(), f"not cancelled after {turns} turns: {reading!r}"
 
 
-async def test_a_join_adds_the_channel_and_sets_the_groups_expiry():
-    """What was tried: a channel joining a group, as the layer's one pipelined round trip does
-    it: the group holds the channel, expires `group_expiry` after the join, and its messages
-    reach the channel."""
-    layer = get_channel_layer()
-    channel, group = await layer.new_channel(), f"joined-{uuid.uuid4().hex}"
-    await layer.group_add(group, channel)
+@pytest.fixture
+def two_shards():
+    servers = [RedisServer(), RedisServer()]
+    yield RedisChannelLayer(hosts=[server.url for server in servers])
+    for server in servers:
+        server.stop()
 
-    key = layer._group_key(group)
-    shard = layer.connection(layer.consistent_hash(group))
-    assert await shard.zrange(key, 0, -1) == [channel.encode()]
-    assert layer.group_expiry - 5 <= await shard.ttl(key) <= layer.group_expiry
-    await layer.group_send(group, {"type": "event"})
-    assert await layer.receive_many(channel, 10) == [{"type": "event"}]
+
+async def test_a_join_adds_the_channel_to_each_group_and_sets_its_expiry(two_shards):
+    """What was tried: a channel joining 20 groups at once, as a socket joins an object's and
+    its own on connect, on a layer sharded over two Redis servers, in one pipelined round trip
+    per shard: each group, on its own shard, holds the channel, expires `group_expiry` after the
+    join, and its messages reach the channel."""
+    layer = two_shards
+    channel, groups = await layer.new_channel(), [f"joined-{n}" for n in range(20)]
+    assert {layer.consistent_hash(group) for group in groups} == {0, 1}
+    await layer.group_add_many(groups, channel)
+
+    for group in groups:
+        shard = layer.connection(layer.consistent_hash(group))
+        assert await members(layer, group) == [channel.encode()]
+        ttl = await shard.ttl(layer._group_key(group))
+        assert layer.group_expiry - 5 <= ttl <= layer.group_expiry
+    for group in groups:
+        await layer.group_send(group, {"type": "event", "group": group})
+    received = await layer.receive_many(channel, 100)
+    assert [message["group"] for message in received] == groups
 
 
 async def test_commands_past_the_pools_connections_wait_for_one(settings):
