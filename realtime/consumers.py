@@ -36,21 +36,30 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
     async def __call__(self, scope, receive, send):
         """Channels' own, for a consumer without a channel: with `receive` its one source of
         messages, it awaits it directly rather than through `await_many_dispatch`, which holds
-        a task and an `asyncio.wait` for each open socket (about 3 KB of an idle one)."""
+        a task and an `asyncio.wait` for each open socket (about 3 KB of an idle one).
+
+        However the consumer ends, its socket leaves its groups and is counted out: its client
+        closing, or a handler's error (a database that fails a snapshot's read), which Daphne
+        logs and answers by closing the socket, and which `disconnect` would never hear of. The
+        socket would otherwise count against its user's sockets, and its groups' fan-outs
+        would be written to it, for as long as the process runs."""
         self.scope = scope
         self.channel_layer = None
         self.base_send = send
+        self.hub = None
         try:
             while True:
                 await self.dispatch(await receive())
         except StopConsumer:
             pass
+        finally:
+            await self.detach()
+            open_sockets().remove(self)
 
     async def websocket_connect(self, message):
         """Authenticates the socket, then connects it: a page of another site (DenyConnection)
         is refused at the handshake, a refused credential gets the socket opened only to say
         why, then closed with 4401."""
-        self.hub = None
         self.accepted = False
         try:
             await self.authenticate()
@@ -152,10 +161,6 @@ class NotificationsConsumer(DirectDispatch, AsyncWebsocketConsumer):
         """The groups every socket of an authenticated user is in, subscribed or not: its user's,
         which also hears the end of its session or token."""
         return [notifications.user_group(self.user_pk)]
-
-    async def disconnect(self, code):
-        await self.detach()
-        open_sockets().remove(self)
 
     async def close(self, code: CloseCode, reason=None):
         """Closes with `code`, the socket accepted first if it was not yet (refused as it

@@ -168,4 +168,6 @@ async def open_socket(transactional_db):
 
     yield open_socket
     for communicator in sockets:
-        await communicator.disconnect()
+        # A socket whose consumer failed has nothing left to close.
+        if not communicator.future.done():
+            await communicator.disconnect()

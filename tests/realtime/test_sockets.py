@@ -1,7 +1,14 @@
 """The socket limits (realtime/sockets.py), through the real router and session auth."""
 
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import DatabaseError, connection
+
+from api.models import Foo
 from realtime.conf import DEFAULTS
+from realtime.hub import get_hub
 from realtime.metrics import SOCKETS_OPEN, SOCKETS_REFUSED
+from tests.support import subscription
 
 
 def sample(metric, name: str, **labels) -> float:
@@ -54,3 +61,35 @@ async def test_a_process_over_its_limit_closes_any_new_socket_with_4013(
     assert await close_code(await open_socket(other_user)) == 4013
     assert await close_code(await open_socket()) == 4013
     assert sample(SOCKETS_OPEN, "realtime_sockets_open") == open_now
+
+
+@sync_to_async
+def rename_table(model, old: str, new: str) -> None:
+    with connection.schema_editor() as editor:
+        editor.alter_db_table(model, old, new)
+
+
+async def test_a_socket_whose_consumer_fails_leaves_its_groups_and_frees_its_place(
+    open_socket, settings, user, foo
+):
+    """What was tried: a subscription whose snapshot the database fails to read (its table
+    renamed away), which ends the consumer with the error; Daphne logs it and closes the socket.
+    Its disconnect never ran: the socket stayed counted against its user and a member of the
+    hub's groups, written every fan-out, for as long as the process ran."""
+    settings.REALTIME = {"MAX_SOCKETS_PER_USER": 1}
+    open_before = sample(SOCKETS_OPEN, "realtime_sockets_open")
+    failing = await open_socket(user)
+    table = Foo._meta.db_table
+    await rename_table(Foo, table, f"{table}_lost")
+    try:
+        await failing.send_json_to(subscription(foo))
+        with pytest.raises(DatabaseError):
+            await failing.receive_output()
+    finally:
+        await rename_table(Foo, f"{table}_lost", table)
+
+    assert sample(SOCKETS_OPEN, "realtime_sockets_open") == open_before
+    assert get_hub().groups == {}
+    again = await open_socket(user)
+    await again.send_json_to(subscription(foo, request_id="again"))
+    assert (await again.receive_json_from())["meta"] == {"request_id": "again"}
