@@ -99,9 +99,10 @@ class Hub:
         groups: its client comes back, and resyncs, once the layer answers again."""
         try:
             async with contextlib.AsyncExitStack() as locks:
-                for group in sorted(set(groups)):
+                ordered = sorted(set(groups))
+                for group in ordered:
                     await locks.enter_async_context(self._lock(group))
-                new = [group for group in sorted(set(groups)) if group not in self.groups]
+                new = [group for group in ordered if group not in self.groups]
                 await self.layer.group_add_many(new, await self._channel)
                 for group in groups:
                     self.groups[group] = with_member(self.groups.get(group, ()), socket)
