@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -82,6 +83,11 @@ def receive(socket) -> dict:
 def subscribe(socket, foo) -> dict:
     socket.send(json.dumps({"model": "api.Foo", "id": hashid(foo), "request_id": 1}))
     return receive(socket)
+
+
+def rename_table(model, old: str, new: str) -> None:
+    with connection.schema_editor() as editor:
+        editor.alter_db_table(model, old, new)
 
 
 def close_code(socket) -> int:
@@ -387,3 +393,30 @@ def test_a_redis_fault_closes_the_socket_with_the_code_that_makes_it_resync(
     log = daphne.stop()
     assert logged in log
     assert not any(marker in log for marker in forbidden), log
+
+
+def test_a_consumer_that_fails_closes_its_socket_with_1011_and_frees_its_place(user, foo):
+    """What was tried: a subscription whose snapshot the database fails to read (its table renamed
+    away), under Daphne with one socket allowed per user. Daphne closes the failed socket with
+    1011, which the client treats as a resync, and the socket is counted out: the gauge is back
+    to zero and the user's next socket is admitted."""
+    daphne = Daphne(REALTIME_MAX_SOCKETS_PER_USER="1", METRICS_TOKEN="scrape-token")
+    try:
+        browser = Browser(daphne)
+        browser.log_in("alice")
+        table = Foo._meta.db_table
+        with browser.socket() as failing:
+            rename_table(Foo, table, f"{table}_lost")
+            try:
+                failing.send(json.dumps({"model": "api.Foo", "id": hashid(foo), "request_id": 1}))
+                assert close_code(failing) == 1011
+            finally:
+                rename_table(Foo, f"{table}_lost", table)
+        found = scrape(daphne, "scrape-token")
+        with browser.socket() as again:
+            assert subscribe(again, foo)["type"] == "SUBSCRIBED"
+    finally:
+        log = daphne.stop()
+    assert found["realtime_sockets_open"] == 0
+    assert found["realtime_subscriptions"] == 0
+    assert "Exception inside application" in log
