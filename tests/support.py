@@ -65,6 +65,13 @@ def wait_for_a_session_blocked_by_this_one(timeout: float) -> bool:
     return False
 
 
+def rename_table(model, old: str, new: str) -> None:
+    """Renames `model`'s table: the database then fails every query of it, as a real fault
+    would (a test renames it back)."""
+    with connection.schema_editor() as editor:
+        editor.alter_db_table(model, old, new)
+
+
 async def settle() -> None:
     """Cancels the running loop's other tasks (sockets, hubs, session watchers) and waits for
     them, then for the sync code they had started, with the loop still running.

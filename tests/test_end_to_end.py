@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
-from django.db import connection
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -22,7 +21,7 @@ from api import tokens
 from api.models import ApiToken, Foo
 from tests.conftest import PASSWORD
 from tests.servers import Daphne, RedisServer, get, readiness, run_shell
-from tests.support import hashid
+from tests.support import hashid, rename_table
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,11 +82,6 @@ def receive(socket) -> dict:
 def subscribe(socket, foo) -> dict:
     socket.send(json.dumps({"model": "api.Foo", "id": hashid(foo), "request_id": 1}))
     return receive(socket)
-
-
-def rename_table(model, old: str, new: str) -> None:
-    with connection.schema_editor() as editor:
-        editor.alter_db_table(model, old, new)
 
 
 def close_code(socket) -> int:

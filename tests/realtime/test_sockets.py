@@ -2,13 +2,13 @@
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 
 from api.models import Foo
 from realtime.conf import DEFAULTS
 from realtime.hub import get_hub
 from realtime.metrics import SOCKETS_OPEN, SOCKETS_REFUSED
-from tests.support import subscription
+from tests.support import rename_table, subscription
 
 
 def sample(metric, name: str, **labels) -> float:
@@ -63,12 +63,6 @@ async def test_a_process_over_its_limit_closes_any_new_socket_with_4013(
     assert sample(SOCKETS_OPEN, "realtime_sockets_open") == open_now
 
 
-@sync_to_async
-def rename_table(model, old: str, new: str) -> None:
-    with connection.schema_editor() as editor:
-        editor.alter_db_table(model, old, new)
-
-
 async def test_a_socket_whose_consumer_fails_leaves_its_groups_and_frees_its_place(
     open_socket, settings, user, foo
 ):
@@ -80,13 +74,13 @@ async def test_a_socket_whose_consumer_fails_leaves_its_groups_and_frees_its_pla
     open_before = sample(SOCKETS_OPEN, "realtime_sockets_open")
     failing = await open_socket(user)
     table = Foo._meta.db_table
-    await rename_table(Foo, table, f"{table}_lost")
+    await sync_to_async(rename_table)(Foo, table, f"{table}_lost")
     try:
         await failing.send_json_to(subscription(foo))
         with pytest.raises(DatabaseError):
             await failing.receive_output()
     finally:
-        await rename_table(Foo, f"{table}_lost", table)
+        await sync_to_async(rename_table)(Foo, f"{table}_lost", table)
 
     assert sample(SOCKETS_OPEN, "realtime_sockets_open") == open_before
     assert get_hub().groups == {}
